@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import getPort from "get-port";
+
+export interface RedisServerHandle {
+  url: string;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+  /** SIGSTOP / SIGCONT, for tests of a Redis that hangs rather than dies. */
+  pause(): void;
+  resume(): void;
+  /** Starts it again on the same port after stop(). */
+  start(): Promise<void>;
+}
+
+const SEARCH_DIRS = ["/usr/bin", "/usr/local/bin", "/usr/sbin", "/opt/homebrew/bin", "/opt/local/bin", "/snap/bin"];
+
+export class RedisServerNotFoundError extends Error {
+  constructor(searched: string[]) {
+    super(
+      [
+        "No redis-server binary was found, and REDIS_URL is not set.",
+        "Either install Redis (Debian/Ubuntu: `sudo apt-get install redis-server`; macOS: `brew install redis`),",
+        "point IDEM_REDIS_SERVER_BIN at a redis-server binary, or set REDIS_URL to a running Redis.",
+        `Searched: ${searched.join(", ")}`,
+      ].join("\n"),
+    );
+    this.name = "RedisServerNotFoundError";
+  }
+}
+
+export function findRedisServer(explicit?: string, pathVariable = ""): string {
+  const candidates = explicit
+    ? [explicit]
+    : [...pathVariable.split(path.delimiter).filter(Boolean), ...SEARCH_DIRS].map((dir) => path.join(dir, "redis-server"));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  throw new RedisServerNotFoundError(candidates);
+}
+
+function waitForReady(child: ChildProcess, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ready to accept connections")) {
+        child.stdout?.off("data", onData);
+        child.off("exit", onExit);
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`redis-server on port ${port} exited (${code}) before it was ready:\n${output.slice(-2000)}`));
+    child.stdout?.on("data", onData);
+    child.once("exit", onExit);
+  });
+}
+
+function killLeftover(pidFile: string) {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  if (!pid) return;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (cmdline.includes("redis-server")) process.kill(pid, "SIGKILL");
+  } catch {
+    // not running (or no /proc): nothing to clean up
+  }
+}
+
+/**
+ * A private redis-server child on a free loopback port, without persistence: locks are ephemeral by
+ * design and the ledger's history is in Postgres. The child dies with this process.
+ */
+export async function startRedisServer(options: { dir: string; binary?: string; pathVariable?: string; port?: number }): Promise<RedisServerHandle> {
+  const binary = findRedisServer(options.binary, options.pathVariable);
+  await mkdir(options.dir, { recursive: true });
+  const pidFile = path.join(options.dir, "redis-server.pid");
+  killLeftover(pidFile);
+  const port = options.port ?? (await getPort());
+  let child: ChildProcess;
+
+  const launch = async () => {
+    child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", options.dir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    await waitForReady(child, port);
+    await writeFile(pidFile, String(child.pid));
+    child.stdout?.resume();
+    child.stderr?.resume();
+  };
+  await launch();
+
+  const onExit = () => child.kill("SIGKILL");
+  process.once("exit", onExit);
+
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return child.pid ?? 0;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGCONT");
+      child.kill("SIGTERM");
+      await exited;
+    },
+    pause: () => child.kill("SIGSTOP"),
+    resume: () => child.kill("SIGCONT"),
+    start: launch,
+  };
+}

@@ -1,0 +1,66 @@
+import { z } from "zod";
+
+/**
+ * The only reader of process.env. Parsed once, at start: a bad value fails here, naming the variable,
+ * rather than somewhere deep in a request.
+ */
+const blankAsUnset = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
+
+const urlWithProtocols = (protocols: string[], example: string) =>
+  z.preprocess(
+    blankAsUnset,
+    z
+      .string()
+      .refine((value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      }, `must be a URL like ${example}`)
+      .optional(),
+  );
+
+const list = z.preprocess(
+  (value) => (typeof value === "string" ? value.split(",").map((item) => item.trim()).filter(Boolean) : value),
+  z.array(z.string().min(1)).default([]),
+);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** Unset: the launcher starts an embedded Postgres under IDEM_DATA_DIR and sets this for the app. */
+  DATABASE_URL: urlWithProtocols(["postgres:", "postgresql:"], "postgres://user@127.0.0.1:5432/db"),
+  /** Unset: the launcher starts a redis-server child on a free port and sets this for the app. */
+  REDIS_URL: urlWithProtocols(["redis:", "rediss:"], "redis://127.0.0.1:6379"),
+  IDEM_DATA_DIR: z.preprocess(blankAsUnset, z.string().default(".idem")),
+  IDEM_REDIS_SERVER_BIN: z.preprocess(blankAsUnset, z.string().optional()),
+  PORT: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(65535).default(3000)),
+  HOSTNAME: z.preprocess(blankAsUnset, z.string().default("127.0.0.1")),
+  IDEM_DB_POOL_MAX: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(200).default(10)),
+  IDEM_LOCK_PREFIX: z.preprocess(blankAsUnset, z.string().min(1).default("idem:lock:")),
+  /** Extra SCAN patterns for locks written by other code, e.g. `lock:*,task:*`. */
+  IDEM_LOCK_PATTERNS: list,
+  /** Demo workload: keep a trickle of runs going while the console runs. */
+  IDEM_DEMO_TRICKLE: z.preprocess(blankAsUnset, z.enum(["on", "off"]).default("on")),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n");
+    throw new Error(`Invalid environment:\n${problems}`);
+  }
+  return parsed.data;
+}
+
+export const env: Env = parseEnv(process.env);
+
+/** The environment for a child process (the console, a worker, a server): this one's, plus overrides. */
+export function childProcessEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...overrides };
+}
+
+/** PATH, for finding binaries such as redis-server. */
+export const searchPath: string = process.env.PATH ?? "";

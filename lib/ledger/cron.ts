@@ -1,0 +1,60 @@
+import type { Json } from "./json";
+import type { Ledger, RunContext, RunOnceResult } from "./ledger";
+
+/** The start of the slot that `at` falls in, for a schedule that fires every `everyMs`. */
+export function cronSlot(everyMs: number, at: Date = new Date()): Date {
+  return new Date(Math.floor(at.getTime() / everyMs) * everyMs);
+}
+
+/** The key of a cron slot: the task name is already the other half of the unique key. */
+export function cronKey(slot: Date): string {
+  return slot.toISOString();
+}
+
+export interface CronSlotInput {
+  task: string;
+  /** The scheduled time of this firing, as the scheduler computed it (not the time it actually fired). */
+  slot: Date;
+  payload?: Json;
+  leaseMs?: number;
+}
+
+/**
+ * Runs one slot of a schedule exactly once however many instances fire it: the key is the slot, so
+ * every instance submits the same (task, key) and the ledger lets one of them run it.
+ */
+export function runCronSlot<T>(ledger: Ledger, input: CronSlotInput, fn: (ctx: RunContext) => Promise<T> | T): Promise<RunOnceResult<T>> {
+  const key = cronKey(input.slot);
+  return ledger.runOnce(
+    { task: input.task, key, payload: input.payload ?? { slot: key }, scheduledFor: input.slot, leaseMs: input.leaseMs, source: "cron" },
+    fn,
+  );
+}
+
+/**
+ * Fires `fn` at every `everyMs` boundary on this instance. Start it on every instance: each slot runs once.
+ * Returns a stop function.
+ */
+export function startCron<T>(
+  ledger: Ledger,
+  schedule: { task: string; everyMs: number; leaseMs?: number; onError?: (error: unknown) => void },
+  fn: (ctx: RunContext) => Promise<T> | T,
+): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const arm = () => {
+    const next = cronSlot(schedule.everyMs).getTime() + schedule.everyMs;
+    timer = setTimeout(() => {
+      if (stopped) return;
+      runCronSlot(ledger, { task: schedule.task, slot: new Date(next), leaseMs: schedule.leaseMs }, fn).catch(
+        schedule.onError ?? (() => undefined),
+      );
+      arm();
+    }, Math.max(0, next - Date.now()));
+  };
+  arm();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

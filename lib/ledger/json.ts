@@ -1,0 +1,77 @@
+import { createHash } from "node:crypto";
+import canonicalize from "canonicalize";
+import { ValidationError } from "@/lib/errors";
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const MAX_DEPTH = 64;
+
+/**
+ * Checks that a value is plain JSON that survives a round trip through jsonb unchanged, so the stored
+ * payload, the fingerprint and what the worker saw are the same thing. Rejects what JSON.stringify would
+ * silently drop or change (undefined, functions, NaN, Dates, class instances) and what jsonb cannot store
+ * (U+0000 in strings). Undefined object properties are treated as absent, as JSON does.
+ */
+export function assertJson(field: string, value: unknown, path = "$", depth = 0, seen = new Set<object>()): asserts value is Json {
+  const fail = (what: string): never => {
+    throw new ValidationError(field, `must be plain JSON: ${what} at ${path}`);
+  };
+  if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH}`);
+  if (value === undefined) fail("undefined");
+  if (value === null || typeof value === "boolean") return;
+  if (typeof value === "string") {
+    if (value.includes("\u0000")) fail("a string containing U+0000 (Postgres jsonb cannot store it)");
+    return;
+  }
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) fail(`the number ${String(value)}`);
+    return;
+  }
+  if (typeof value !== "object") fail(`a ${typeof value}`);
+  const object = value as object;
+  if (seen.has(object)) fail("a circular reference");
+  seen.add(object);
+  if (Array.isArray(object)) {
+    object.forEach((item, i) => assertJson(field, item, `${path}[${i}]`, depth + 1, seen));
+  } else {
+    const proto = Object.getPrototypeOf(object);
+    if (proto !== Object.prototype && proto !== null) fail(`a ${object.constructor?.name ?? "non-plain"} object`);
+    for (const [key, item] of Object.entries(object)) {
+      if (key.includes("\u0000")) fail("a key containing U+0000");
+      if (item === undefined) continue;
+      assertJson(field, item, `${path}.${key}`, depth + 1, seen);
+    }
+  }
+  seen.delete(object);
+}
+
+/**
+ * RFC 8785 (JSON Canonicalization Scheme): keys sorted by UTF-16 code units, numbers in ECMAScript
+ * shortest round-trip form, no whitespace. Libraries exist for it in most languages, so a worker in
+ * another language computes the same bytes.
+ */
+export function canonicalJson(value: Json): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new ValidationError("payload", "cannot be canonicalized");
+  return text;
+}
+
+/** sha256 (hex) of the canonical JSON of the value: the identity of "the same logical operation". */
+export function fingerprintOf(value: Json): string {
+  return createHash("sha256").update(canonicalJson(value), "utf8").digest("hex");
+}
+
+/** The fields of the payload that define the operation; the rest (trace ids, timestamps) may vary. */
+export function pickFields(payload: Json, fields: readonly string[] | undefined): Json {
+  if (!fields) return payload;
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+    throw new ValidationError("fingerprintFields", "needs the payload to be a JSON object");
+  }
+  const picked: { [key: string]: Json } = {};
+  for (const field of fields) picked[field] = payload[field] ?? null;
+  return picked;
+}
+
+export function jsonByteLength(value: Json): number {
+  return Buffer.byteLength(JSON.stringify(value), "utf8");
+}

@@ -1,0 +1,427 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import getPort from "get-port";
+import type postgres from "postgres";
+import { describe, expect, it } from "vitest";
+import { ValidationError } from "@/lib/errors";
+import { startRedisServer } from "@/lib/embedded/redis";
+import { lockKeyFor } from "@/lib/locks/locks";
+import { createRedis } from "@/lib/redis";
+import { useTestDatabase, useTestRedis } from "@/tests/helpers/db";
+import { gate, waitFor } from "@/tests/helpers/wait";
+import { LeaseLostError, PayloadMismatchError } from "./errors";
+import { createLedger, type Ledger, type RunOnceResult } from "./ledger";
+import { runCronSlot } from "./cron";
+
+const db = useTestDatabase();
+const testRedis = useTestRedis();
+
+async function createEffectsTable(sql: postgres.Sql) {
+  await sql`CREATE TABLE effects (key text PRIMARY KEY, applied int NOT NULL)`;
+}
+
+async function applyEffect(sql: postgres.Sql | postgres.TransactionSql, key: string) {
+  await sql`INSERT INTO effects (key, applied) VALUES (${key}, 1) ON CONFLICT (key) DO UPDATE SET applied = effects.applied + 1`;
+}
+
+function shuffled<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+async function hammer(options: { workers: number; keys: number; submissions: number; redis: boolean }) {
+  const { sql, connect } = db();
+  await createEffectsTable(sql);
+  const { redis, prefix } = testRedis();
+  const ledgers: Ledger[] = Array.from({ length: options.workers }, (_, i) =>
+    createLedger({ sql: connect({ max: 1 }), redis: options.redis ? redis : null, lockPrefix: prefix, workerId: `worker-${i}` }),
+  );
+  const queue = shuffled(Array.from({ length: options.keys * options.submissions }, (_, i) => `key-${i % options.keys}`));
+  const outcomes: Array<RunOnceResult<string> & { key: string }> = [];
+  await Promise.all(
+    ledgers.map(async (ledger) => {
+      for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
+        const submitted = key;
+        const result = await ledger.runOnce({ task: "hammer", key: submitted, payload: { key: submitted } }, async (ctx) => {
+          await applyEffect(ledger.sql, submitted);
+          return `done by ${ledger.workerId} with token ${ctx.fencingToken}`;
+        });
+        outcomes.push({ ...result, key: submitted });
+      }
+    }),
+  );
+  return { sql, outcomes };
+}
+
+describe("runOnce under concurrency", () => {
+  it("32 workers, 1,000 keys, 5 submissions each: every effect applied exactly once, 4,000 duplicates recorded", async () => {
+    const { sql, outcomes } = await hammer({ workers: 32, keys: 1000, submissions: 5, redis: false });
+
+    const effects = await sql<{ applied: number; n: number }[]>`SELECT applied, count(*)::int AS n FROM effects GROUP BY applied`;
+    expect(effects).toEqual([{ applied: 1, n: 1000 }]);
+    expect(outcomes.filter((o) => o.outcome === "executed")).toHaveLength(1000);
+
+    const [runs] = await sql<{ n: number; succeeded: number }[]>`
+      SELECT count(*)::int AS n, count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded FROM idem.task_runs`;
+    expect(runs).toEqual({ n: 1000, succeeded: 1000 });
+
+    const perKey = await sql<{ n: number; keys: number }[]>`
+      SELECT n, count(*)::int AS keys FROM (SELECT idempotency_key, count(*)::int AS n FROM idem.duplicate_attempts GROUP BY 1) k GROUP BY n`;
+    expect(perKey).toEqual([{ n: 4, keys: 1000 }]);
+
+    // Each outcome is consistent with the run state the attempt saw.
+    const wrong = await sql`
+      SELECT outcome, run_status, count(*)::int FROM idem.duplicate_attempts
+      WHERE NOT ((outcome = 'replayed' AND run_status = 'succeeded') OR (outcome = 'in_progress' AND run_status = 'running'))
+      GROUP BY 1, 2`;
+    expect(wrong).toEqual([]);
+    const [counted] = await sql<{ total: number }[]>`SELECT sum(duplicate_count)::int AS total FROM idem.task_runs`;
+    expect(counted!.total).toBe(4000);
+
+    // A replay returns the stored result of the one execution.
+    const stored = new Map((await sql<{ key: string; result: string }[]>`SELECT idempotency_key AS key, result FROM idem.task_runs`).map((r) => [r.key, r.result]));
+    for (const outcome of outcomes) {
+      if (outcome.outcome === "replayed") expect(outcome.result).toBe(stored.get(outcome.key));
+    }
+    const replays = await sql<{ outcome: string; n: number }[]>`SELECT outcome::text, count(*)::int AS n FROM idem.duplicate_attempts GROUP BY 1`;
+    expect(replays.reduce((sum, row) => sum + row.n, 0)).toBe(4000);
+  });
+
+  it("with the Redis fast path on, still exactly once; contended locks are recorded as lock_contended", async () => {
+    const { sql, outcomes } = await hammer({ workers: 16, keys: 300, submissions: 5, redis: true });
+    const effects = await sql<{ applied: number; n: number }[]>`SELECT applied, count(*)::int AS n FROM effects GROUP BY applied`;
+    expect(effects).toEqual([{ applied: 1, n: 300 }]);
+    const [dups] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM idem.duplicate_attempts`;
+    expect(dups!.n).toBe(1200);
+    expect(outcomes.filter((o) => o.outcome === "executed")).toHaveLength(300);
+    const outcomeKinds = new Set(outcomes.map((o) => o.outcome));
+    for (const kind of outcomeKinds) expect(["executed", "replayed", "in_progress", "lock_contended"]).toContain(kind);
+  });
+});
+
+describe("leases and fencing", () => {
+  it("a worker paused past its lease is taken over; its late completion is rejected and changes nothing", async () => {
+    const { sql, connect } = db();
+    const pausedPool = connect({ max: 1 });
+    const paused = createLedger({ sql: pausedPool, workerId: "paused-worker" });
+    const rescuer = createLedger({ sql: connect({ max: 1 }), workerId: "rescuer" });
+    const spec = { task: "charge", key: "invoice-42", payload: { invoice: 42, cents: 1999 }, leaseMs: 300 };
+
+    const started = gate();
+    const release = gate();
+    let signal: AbortSignal | null = null;
+    const pausedRun = paused.runOnce(spec, async (ctx) => {
+      signal = ctx.signal;
+      started.open();
+      await release.opened;
+      return "charged by the paused worker";
+    });
+    await started.opened;
+
+    // Hold the paused worker's only connection: its heartbeats queue up, as in a stop-the-world pause.
+    const held = await pausedPool.reserve();
+    await waitFor(async () => (await sql`SELECT 1 FROM idem.task_runs WHERE idempotency_key = 'invoice-42' AND lease_expires_at < now()`).length > 0, {
+      what: "the paused worker's lease to expire",
+    });
+
+    const rescued = await rescuer.runOnce(spec, (ctx) => `charged by the rescuer with token ${ctx.fencingToken}`);
+    expect(rescued.outcome).toBe("executed");
+
+    held.release();
+    await waitFor(() => signal?.aborted, { what: "the paused worker to learn it lost the lease" });
+    release.open();
+    const late = await pausedRun.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(late).toBeInstanceOf(LeaseLostError);
+    expect((late as LeaseLostError).current).toMatchObject({ status: "succeeded", fencingToken: 2, leaseOwner: "rescuer" });
+
+    const [run] = await sql`SELECT status, result, fencing_token, attempt, lease_owner FROM idem.task_runs WHERE idempotency_key = 'invoice-42'`;
+    expect(run).toEqual({
+      status: "succeeded",
+      result: "charged by the rescuer with token 2",
+      fencing_token: "2",
+      attempt: 2,
+      lease_owner: "rescuer",
+    });
+    const events = await sql<{ kind: string; actor: string; fencing_token: string }[]>`
+      SELECT kind, actor, fencing_token FROM idem.run_events WHERE kind <> 'heartbeat' ORDER BY id`;
+    expect(events).toEqual([
+      { kind: "claimed", actor: "paused-worker", fencing_token: "1" },
+      { kind: "takeover", actor: "rescuer", fencing_token: "2" },
+      { kind: "succeeded", actor: "rescuer", fencing_token: "2" },
+      { kind: "stale_write_rejected", actor: "paused-worker", fencing_token: "1" },
+    ]);
+  });
+
+  it("completeRun with a lease that was taken over throws LeaseLostError and writes nothing", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql, workerId: "w1" });
+    const other = createLedger({ sql, workerId: "w2" });
+    const spec = { task: "t", key: "k", payload: { n: 1 }, leaseMs: 100 };
+    const first = await ledger.claimRun(spec);
+    if (first.outcome !== "claimed") throw new Error("expected a claim");
+    await sql`UPDATE idem.task_runs SET lease_expires_at = now() - interval '1 second' WHERE id = ${first.run.id}`;
+    const second = await other.claimRun(spec);
+    expect(second).toMatchObject({ outcome: "claimed", previousStatus: "running", run: { fencingToken: 2, attempt: 2 } });
+
+    await expect(ledger.completeRun(first.lease, "late")).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(ledger.failRun(first.lease, new Error("late"))).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(ledger.heartbeat(first.lease)).rejects.toBeInstanceOf(LeaseLostError);
+    const [run] = await sql`SELECT status, result, error FROM idem.task_runs WHERE id = ${first.run.id}`;
+    expect(run).toEqual({ status: "running", result: null, error: null });
+  });
+
+  it("a live lease is not taken over: the duplicate is in_progress", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql, workerId: "holder" });
+    const spec = { task: "t", key: "live", payload: {}, leaseMs: 60_000 };
+    const first = await ledger.claimRun(spec);
+    const dup = await createLedger({ sql, workerId: "dup" }).claimRun(spec);
+    expect(first.outcome).toBe("claimed");
+    expect(dup).toMatchObject({ outcome: "in_progress", run: { status: "running", fencingToken: 1 } });
+  });
+
+  it("heartbeats extend the lease while fn runs", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql, workerId: "slow" });
+    const hold = gate();
+    const running = ledger.runOnce({ task: "t", key: "slow", payload: {}, leaseMs: 150 }, async () => {
+      await hold.opened;
+      return "ok";
+    });
+    await waitFor(async () => {
+      const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM idem.run_events WHERE kind = 'heartbeat'`;
+      return row!.n >= 3;
+    }, { what: "three heartbeats" });
+    hold.open();
+    await expect(running).resolves.toMatchObject({ outcome: "executed", result: "ok" });
+    const [run] = await sql`SELECT status, fencing_token, attempt FROM idem.task_runs`;
+    expect(run).toEqual({ status: "succeeded", fencing_token: "1", attempt: 1 });
+  });
+
+  it("a failing fn is recorded with its stack and retried under the same key while attempts remain", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql, workerId: "w" });
+    const spec = { task: "flaky", key: "k", payload: { n: 1 }, maxAttempts: 2 };
+    class GatewayTimeout extends Error {
+      override name = "GatewayTimeout";
+    }
+    await expect(ledger.runOnce(spec, () => Promise.reject(new GatewayTimeout("upstream timed out")))).rejects.toThrow("upstream timed out");
+    const [pending] = await sql`SELECT status, error->>'class' AS class, error->>'stack' AS stack FROM idem.task_runs`;
+    expect(pending).toMatchObject({ status: "pending", class: "GatewayTimeout" });
+    expect(pending!.stack).toContain("upstream timed out");
+
+    await expect(ledger.runOnce(spec, () => "second time lucky")).resolves.toMatchObject({ outcome: "executed", run: { attempt: 2 } });
+    await expect(ledger.runOnce(spec, () => "never")).resolves.toMatchObject({ outcome: "replayed", result: "second time lucky" });
+    const kinds = await sql<{ kind: string }[]>`SELECT kind FROM idem.run_events ORDER BY id`;
+    expect(kinds.map((k) => k.kind)).toEqual(["claimed", "retry_scheduled", "claimed", "succeeded"]);
+  });
+
+  it("a terminal failure spends the key: a redelivery replays the failure without running fn", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    const spec = { task: "once", key: "k", payload: null };
+    await expect(ledger.runOnce(spec, () => Promise.reject(new Error("card declined")))).rejects.toThrow("card declined");
+    let ran = false;
+    const replay = await ledger.runOnce(spec, () => {
+      ran = true;
+    });
+    expect(ran).toBe(false);
+    expect(replay).toMatchObject({ outcome: "replayed", run: { status: "failed", error: { message: "card declined", class: "Error" } } });
+  });
+});
+
+describe("fingerprints", () => {
+  it("same key with a different payload is rejected as payload_mismatch and the original is untouched", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql, workerId: "w" });
+    await ledger.runOnce({ task: "charge", key: "order-7", payload: { order: 7, cents: 500 } }, () => ({ charged: 500 }));
+    let ran = false;
+    const error = await ledger
+      .runOnce({ task: "charge", key: "order-7", payload: { order: 7, cents: 5000 } }, () => {
+        ran = true;
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PayloadMismatchError);
+    expect(ran).toBe(false);
+    const [run] = await sql`SELECT status, payload, result, attempt, fencing_token FROM idem.task_runs`;
+    expect(run).toEqual({ status: "succeeded", payload: { order: 7, cents: 500 }, result: { charged: 500 }, attempt: 1, fencing_token: "1" });
+    const [dup] = await sql`SELECT outcome, run_status, payload FROM idem.duplicate_attempts`;
+    expect(dup).toEqual({ outcome: "payload_mismatch", run_status: "succeeded", payload: { order: 7, cents: 5000 } });
+  });
+
+  it("key order and fields outside fingerprintFields do not change the fingerprint", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    const spec = { task: "email", key: "welcome-1", fingerprintFields: ["to", "template"] };
+    await ledger.runOnce({ ...spec, payload: { to: "a@example.com", template: "welcome", traceId: "x1" } }, () => "sent");
+    const again = await ledger.runOnce({ ...spec, payload: { traceId: "x2", template: "welcome", to: "a@example.com" } }, () => "sent twice");
+    expect(again).toMatchObject({ outcome: "replayed", result: "sent" });
+  });
+});
+
+describe("Redis is only an accelerator", () => {
+  it("with Redis pointed at a closed port, runOnce is still exactly once", async () => {
+    const { sql } = db();
+    const dead = createRedis(`redis://127.0.0.1:${await getPort()}`);
+    try {
+      const ledger = createLedger({ sql, redis: dead, logger: { warn: () => undefined } });
+      let runs = 0;
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => ++runs)),
+      );
+      expect(runs).toBe(1);
+      expect(results.filter((r) => r.outcome === "executed")).toHaveLength(1);
+    } finally {
+      dead.disconnect();
+    }
+  });
+
+  it("Redis stopped mid-run: the run completes on Postgres alone and duplicates are still refused", async () => {
+    const { sql } = db();
+    const server = await startRedisServer({ dir: await mkdtemp(path.join(tmpdir(), "idem-redis-")) });
+    const redis = createRedis(server.url);
+    try {
+      const ledger = createLedger({ sql, redis, workerId: "w", logger: { warn: () => undefined } });
+      const started = gate();
+      const finish = gate();
+      const first = ledger.runOnce({ task: "t", key: "k", payload: 1, leaseMs: 300 }, async () => {
+        started.open();
+        await finish.opened;
+        return "done";
+      });
+      await started.opened;
+      expect(await redis.get(lockKeyFor("t", "k"))).toMatch(/^[0-9a-f-]{36}$/);
+      await server.stop();
+      finish.open();
+      await expect(first).resolves.toMatchObject({ outcome: "executed", result: "done" });
+
+      let ranAgain = false;
+      const dup = await ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => {
+        ranAgain = true;
+      });
+      expect(ranAgain).toBe(false);
+      expect(dup).toMatchObject({ outcome: "replayed", result: "done" });
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
+  it("a stale SDK lock left in Redis turns duplicates away as lock_contended, recorded against the run", async () => {
+    const { sql } = db();
+    const { redis, prefix } = testRedis();
+    const ledger = createLedger({ sql, redis, lockPrefix: prefix });
+    await ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => "ok");
+    await redis.set(lockKeyFor("t", "k", prefix), "someone-else", "PX", 60_000);
+    const result = await ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => "never");
+    expect(result.outcome).toBe("lock_contended");
+    const [dup] = await sql`SELECT outcome, run_status, run_id IS NOT NULL AS has_run FROM idem.duplicate_attempts`;
+    expect(dup).toEqual({ outcome: "lock_contended", run_status: "succeeded", has_run: true });
+  });
+});
+
+describe("exactly-once effects in the same transaction", () => {
+  it("a worker that lost its lease has its transactional effect rolled back", async () => {
+    const { sql, connect } = db();
+    await createEffectsTable(sql);
+    const pool = connect({ max: 2 });
+    const slow = createLedger({ sql: pool, workerId: "slow" });
+    const fast = createLedger({ sql: connect({ max: 2 }), workerId: "fast" });
+    const spec = { task: "t", key: "k", payload: 1, leaseMs: 200 };
+    const inside = gate();
+    const proceed = gate();
+    const slowRun = slow.runOnceInTransaction(spec, async (_ctx, tx) => {
+      await applyEffect(tx, "k");
+      inside.open();
+      await proceed.opened;
+      return "slow";
+    });
+    await inside.opened;
+    // Stall the slow worker's heartbeats (its other connection) until the lease expires and is taken over.
+    const held = await pool.reserve();
+    await waitFor(async () => (await sql`SELECT 1 FROM idem.task_runs WHERE lease_expires_at < now()`).length > 0, { what: "lease expiry" });
+    // The rescuer takes over, then blocks on the effect row the slow worker's transaction still holds.
+    const fastRun = fast.runOnceInTransaction(spec, async (_ctx, tx) => {
+      await applyEffect(tx, "k");
+      return "fast";
+    });
+    await waitFor(async () => (await sql`SELECT 1 FROM idem.run_events WHERE kind = 'takeover'`).length > 0, { what: "the takeover" });
+    held.release();
+    proceed.open();
+    await expect(slowRun).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(fastRun).resolves.toMatchObject({ outcome: "executed", result: "fast" });
+    expect(await sql`SELECT key, applied FROM effects`).toEqual([{ key: "k", applied: 1 }]);
+  });
+});
+
+describe("cron slots", () => {
+  it("eight instances firing the same slot run it once", async () => {
+    const { sql, connect } = db();
+    const slot = new Date("2026-11-23T12:00:00.000Z");
+    let runs = 0;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        runCronSlot(createLedger({ sql: connect({ max: 1 }), workerId: `instance-${i}` }), { task: "daily_report", slot }, () => ++runs),
+      ),
+    );
+    expect(runs).toBe(1);
+    expect(results.filter((r) => r.outcome === "executed")).toHaveLength(1);
+    const [run] = await sql`SELECT idempotency_key, scheduled_for, source FROM idem.task_runs`;
+    expect(run).toEqual({ idempotency_key: "2026-11-23T12:00:00.000Z", scheduled_for: slot, source: "cron" });
+  });
+});
+
+describe("bad input", () => {
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["an empty key", { task: "t", key: "", payload: 1 }, "key"],
+    ["a key over 512 bytes", { task: "t", key: "é".repeat(257), payload: 1 }, "key"],
+    ["a missing task", { key: "k", payload: 1 }, "task"],
+    ["a task name with a colon", { task: "a:b", key: "k", payload: 1 }, "task"],
+    ["a function payload", { task: "t", key: "k", payload: { f: () => 1 } }, "payload"],
+    ["a BigInt payload", { task: "t", key: "k", payload: { n: 10n } }, "payload"],
+    ["a NaN payload", { task: "t", key: "k", payload: { n: Number.NaN } }, "payload"],
+    ["a Date payload", { task: "t", key: "k", payload: { at: new Date() } }, "payload"],
+    ["an undefined payload", { task: "t", key: "k" }, "payload"],
+    ["a U+0000 in the payload", { task: "t", key: "k", payload: "a\u0000b" }, "payload"],
+    ["a negative lease", { task: "t", key: "k", payload: 1, leaseMs: -5 }, "leaseMs"],
+    ["a fractional lease", { task: "t", key: "k", payload: 1, leaseMs: 1.5 }, "leaseMs"],
+  ];
+  it.each(cases)("rejects %s with a ValidationError naming the field", async (_name, input, field) => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    let ran = false;
+    const error = await ledger
+      .runOnce(input as never, () => {
+        ran = true;
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe(field);
+    expect((error as ValidationError).message).toMatch(new RegExp(`^${field}`));
+    expect(ran).toBe(false);
+    const [count] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM idem.task_runs`;
+    expect(count!.n).toBe(0);
+  });
+
+  it("rejects a circular payload", async () => {
+    const { sql } = db();
+    const payload: Record<string, unknown> = {};
+    payload.self = payload;
+    await expect(createLedger({ sql }).runOnce({ task: "t", key: "k", payload }, () => 1)).rejects.toThrow(/payload: .*circular/);
+  });
+
+  it("rejects a result that is not JSON, and records the failure", async () => {
+    const { sql } = db();
+    await expect(createLedger({ sql }).runOnce({ task: "t", key: "k", payload: 1 }, () => ({ at: new Date() }))).rejects.toThrow(/^result: /);
+    const [run] = await sql`SELECT status, error->>'class' AS class FROM idem.task_runs`;
+    expect(run).toEqual({ status: "failed", class: "ValidationError" });
+  });
+});

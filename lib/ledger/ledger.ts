@@ -1,0 +1,375 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type postgres from "postgres";
+import type { RedisClient } from "@/lib/locks/commands";
+import { DEFAULT_LOCK_PREFIX, acquireLock, extendLock, lockKeyFor, releaseLock } from "@/lib/locks/locks";
+import { LeaseLostError, PayloadMismatchError } from "./errors";
+import { assertJson, type Json } from "./json";
+import {
+  completeStatement,
+  failStatement,
+  heartbeatStatement,
+  insertClaim,
+  recordLockContended,
+  recordStaleWrite,
+  resolveConflict,
+  type ErrorRecord,
+  type HeldLease,
+  type Queryable,
+} from "./protocol";
+import type { Run } from "./rows";
+import type { RunStatus } from "./schema";
+import { parseSubmission, type Submission, type SubmissionInput } from "./spec";
+
+export interface Logger {
+  warn(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface LedgerOptions {
+  /** A postgres.js client. The ledger tables live in the `idem` schema of its database. */
+  sql: postgres.Sql;
+  /** Optional fast path. With Redis absent or down the ledger is still exactly-once: Postgres decides. */
+  redis?: RedisClient | null;
+  workerId?: string;
+  lockPrefix?: string;
+  /** Give up on a Redis call after this long and carry on without it. */
+  redisTimeoutMs?: number;
+  /** Write a run_events row for every heartbeat (the console draws them on the timeline). */
+  recordHeartbeats?: boolean;
+  logger?: Logger;
+}
+
+export interface Lease extends HeldLease {
+  expiresAt: Date;
+  lockKey: string;
+}
+
+export type ClaimResult =
+  | { outcome: "claimed"; run: Run; lease: Lease; previousStatus: RunStatus | null }
+  | { outcome: "replayed" | "in_progress" | "payload_mismatch"; run: Run };
+
+export interface RunContext {
+  runId: number;
+  attempt: number;
+  /** Pass this to downstream systems that can reject writes from an older holder. */
+  fencingToken: number;
+  payload: Json;
+  /** Aborted when the lease is lost; stop work and let the late write be rejected. */
+  signal: AbortSignal;
+}
+
+export type RunOnceResult<T> =
+  | { outcome: "executed"; run: Run; result: T }
+  | { outcome: "replayed"; run: Run; result: Json | null }
+  | { outcome: "in_progress"; run: Run }
+  | { outcome: "lock_contended"; runId: number | null };
+
+export interface FailOptions {
+  /** Send the run back to pending if it has attempts left (default true). */
+  retryable?: boolean;
+  backoffMs?: number;
+}
+
+type LockState = "acquired" | "contended" | "unavailable" | "disabled";
+
+const REDIS_WARN_EVERY_MS = 30_000;
+
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+export function errorRecord(error: unknown): ErrorRecord {
+  if (error instanceof Error) {
+    return { message: error.message || String(error), class: error.name || error.constructor.name, stack: error.stack ?? null };
+  }
+  let message: string;
+  try {
+    message = typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
+  } catch {
+    message = String(error);
+  }
+  return { message, class: typeof error, stack: null };
+}
+
+// A heartbeat already found the lease taken over (and recorded it): completing would only be refused.
+function throwIfLeaseLost(signal: AbortSignal) {
+  if (signal.reason instanceof LeaseLostError) throw signal.reason;
+}
+
+function backoffFor(attempt: number): number {
+  return Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
+}
+
+export function createLedger(options: LedgerOptions) {
+  const sql = options.sql;
+  const redis = options.redis ?? null;
+  const workerId = options.workerId ?? defaultWorkerId();
+  const lockPrefix = options.lockPrefix ?? DEFAULT_LOCK_PREFIX;
+  const redisTimeoutMs = options.redisTimeoutMs ?? 500;
+  const recordHeartbeats = options.recordHeartbeats ?? true;
+  const logger: Logger = options.logger ?? { warn: (message, meta) => console.warn(`[idem] ${message}`, meta ?? "") };
+  let lastRedisWarning = 0;
+
+  function redisUnavailable(error: unknown) {
+    const now = Date.now();
+    if (now - lastRedisWarning > REDIS_WARN_EVERY_MS) {
+      lastRedisWarning = now;
+      logger.warn("Redis unavailable, continuing on Postgres alone", { error: errorRecord(error).message });
+    }
+  }
+
+  // A Redis call that has not answered in time is treated as failed; if it later turns out to have
+  // succeeded (a lock we did acquire), the caller's release in `finally` removes it.
+  async function withRedisTimeout<T>(call: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${redisTimeoutMs} ms`)), redisTimeoutMs);
+    });
+    try {
+      return await Promise.race([call, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function tryLock(lockKey: string, token: string, ttlMs: number): Promise<LockState> {
+    if (!redis) return "disabled";
+    try {
+      return (await withRedisTimeout(acquireLock(redis, lockKey, token, ttlMs))) ? "acquired" : "contended";
+    } catch (error) {
+      redisUnavailable(error);
+      return "unavailable";
+    }
+  }
+
+  async function unlock(lockKey: string, token: string): Promise<void> {
+    if (!redis) return;
+    try {
+      await withRedisTimeout(releaseLock(redis, lockKey, token));
+    } catch (error) {
+      redisUnavailable(error);
+    }
+  }
+
+  async function claimSubmission(sub: Submission, token: string): Promise<ClaimResult> {
+    const request = { workerId, token };
+    // A row that vanished between the two statements can only come from manual deletion; start over.
+    for (let round = 0; round < 3; round++) {
+      const fresh = await insertClaim(sql, sub, request);
+      const resolved = fresh ? { outcome: "claimed" as const, run: fresh, previousStatus: null } : await resolveConflict(sql, sub, request);
+      if (!resolved) continue;
+      if (resolved.outcome !== "claimed") return resolved;
+      const run = resolved.run;
+      return {
+        outcome: "claimed",
+        run,
+        previousStatus: "previousStatus" in resolved ? resolved.previousStatus : null,
+        lease: {
+          runId: run.id,
+          token,
+          workerId,
+          fencingToken: run.fencingToken,
+          leaseMs: sub.leaseMs,
+          expiresAt: run.leaseExpiresAt ?? new Date(Date.now() + sub.leaseMs),
+          lockKey: lockKeyFor(sub.task, sub.key, lockPrefix),
+        },
+      };
+    }
+    throw new Error(`run for ${sub.task}/${sub.key} disappeared while claiming it`);
+  }
+
+  async function leaseLost(lease: HeldLease, attempted: "heartbeat" | "complete" | "fail"): Promise<LeaseLostError> {
+    const current = await recordStaleWrite(sql, lease, attempted);
+    return new LeaseLostError(lease.runId, lease.fencingToken, current);
+  }
+
+  /** Claims a key: a fresh insert, a takeover of a pending or expired run, or a recorded duplicate. */
+  async function claimRun(input: SubmissionInput, leaseToken: string = randomUUID()): Promise<ClaimResult> {
+    return claimSubmission(parseSubmission(input), leaseToken);
+  }
+
+  /** Extends the lease (and the Redis lock, if any). Throws LeaseLostError when it was taken over. */
+  async function heartbeat(lease: Lease): Promise<Lease> {
+    const extended = await heartbeatStatement(sql, lease, recordHeartbeats);
+    if (!extended) throw await leaseLost(lease, "heartbeat");
+    if (redis) {
+      try {
+        await withRedisTimeout(extendLock(redis, lease.lockKey, lease.token, lease.leaseMs));
+      } catch (error) {
+        redisUnavailable(error);
+      }
+    }
+    return { ...lease, expiresAt: extended.leaseExpiresAt };
+  }
+
+  async function completeRun(lease: HeldLease, result: unknown, q: Queryable = sql): Promise<Run> {
+    const value = result === undefined ? null : result;
+    assertJson("result", value);
+    const run = await completeStatement(q, lease, value);
+    if (!run) throw await leaseLost(lease, "complete");
+    return run;
+  }
+
+  async function failRun(lease: HeldLease, error: unknown, options: FailOptions = {}): Promise<Run> {
+    const run = await failStatement(sql, lease, errorRecord(error), {
+      retryable: options.retryable ?? true,
+      backoffMs: options.backoffMs ?? 0,
+    });
+    if (!run) throw await leaseLost(lease, "fail");
+    return run;
+  }
+
+  /**
+   * Keeps the lease alive while `fn` runs: a heartbeat every third of the lease. Heartbeats never
+   * overlap, and `stop()` waits for one in flight so it cannot land after completion.
+   */
+  function keepAlive(initial: Lease, controller: AbortController) {
+    let lease = initial;
+    let stopped = false;
+    let inFlight: Promise<void> = Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const interval = Math.max(50, Math.floor(initial.leaseMs / 3));
+    const tick = () => {
+      inFlight = heartbeat(lease)
+        .then((next) => {
+          lease = next;
+        })
+        .catch((error: unknown) => {
+          if (error instanceof LeaseLostError) {
+            stopped = true;
+            controller.abort(error);
+          } else {
+            // A dropped connection is not a lost lease; try again on the next tick while the lease lasts.
+            logger.warn("heartbeat failed, will retry", { runId: lease.runId, error: errorRecord(error).message });
+          }
+        })
+        .finally(() => {
+          if (!stopped) timer = setTimeout(tick, interval);
+        });
+    };
+    timer = setTimeout(tick, interval);
+    return {
+      async stop() {
+        stopped = true;
+        clearTimeout(timer);
+        await inFlight;
+      },
+    };
+  }
+
+  function contextFor(claim: Extract<ClaimResult, { outcome: "claimed" }>, signal: AbortSignal): RunContext {
+    return {
+      runId: claim.run.id,
+      attempt: claim.run.attempt,
+      fencingToken: claim.lease.fencingToken,
+      payload: claim.run.payload as Json,
+      signal,
+    };
+  }
+
+  function notClaimed<T>(claim: Exclude<ClaimResult, { outcome: "claimed" }>, sub: Submission): RunOnceResult<T> {
+    if (claim.outcome === "payload_mismatch") {
+      throw new PayloadMismatchError(claim.run.id, claim.run.fingerprint, sub.fingerprint);
+    }
+    if (claim.outcome === "replayed") return { outcome: "replayed", run: claim.run, result: (claim.run.result as Json | null) ?? null };
+    return { outcome: "in_progress", run: claim.run };
+  }
+
+  async function runClaimed<T>(
+    sub: Submission,
+    token: string,
+    // Must call stopHeartbeat() before writing the completion, so no heartbeat can land after it.
+    execute: (
+      claim: Extract<ClaimResult, { outcome: "claimed" }>,
+      signal: AbortSignal,
+      stopHeartbeat: () => Promise<void>,
+    ) => Promise<{ run: Run; result: T }>,
+  ): Promise<RunOnceResult<T>> {
+    const lockKey = lockKeyFor(sub.task, sub.key, lockPrefix);
+    const lock = await tryLock(lockKey, token, sub.leaseMs);
+    if (lock === "contended") {
+      const { runId } = await recordLockContended(sql, sub, workerId);
+      return { outcome: "lock_contended", runId };
+    }
+    try {
+      const claim = await claimSubmission(sub, token);
+      if (claim.outcome !== "claimed") return notClaimed<T>(claim, sub);
+      const controller = new AbortController();
+      const alive = keepAlive(claim.lease, controller);
+      try {
+        const { run, result } = await execute(claim, controller.signal, alive.stop);
+        return { outcome: "executed", run, result };
+      } catch (error) {
+        await alive.stop();
+        if (error instanceof LeaseLostError) throw error;
+        if (controller.signal.reason instanceof LeaseLostError) throw controller.signal.reason;
+        const retryable = !(error instanceof PayloadMismatchError);
+        await failRun(claim.lease, error, { retryable, backoffMs: backoffFor(claim.run.attempt) });
+        throw error;
+      }
+    } finally {
+      if (lock === "acquired") await unlock(lockKey, token);
+      // The acquire may have landed after we stopped waiting for it; clean up without waiting again.
+      else if (lock === "unavailable") void unlock(lockKey, token);
+    }
+  }
+
+  /**
+   * Runs `fn` at most once per (task, key) to completion. A duplicate of a finished run returns its
+   * stored result without calling `fn`; a duplicate while another worker holds a live lease returns
+   * in_progress; a different payload under the same key throws PayloadMismatchError. If `fn` throws,
+   * the failure is recorded (the run returns to pending if it has attempts left) and rethrown.
+   *
+   * The side effects of `fn` happen at least once and, unless the lease is lost mid-run, exactly once;
+   * for effects in the same database use runOnceInTransaction, which makes them exactly-once.
+   */
+  async function runOnce<T>(input: SubmissionInput, fn: (ctx: RunContext) => Promise<T> | T): Promise<RunOnceResult<T>> {
+    const sub = parseSubmission(input);
+    const token = randomUUID();
+    return runClaimed<T>(sub, token, async (claim, signal, stopHeartbeat) => {
+      const result = await fn(contextFor(claim, signal));
+      await stopHeartbeat();
+      throwIfLeaseLost(signal);
+      return { run: await completeRun(claim.lease, result), result };
+    });
+  }
+
+  /**
+   * Like runOnce, but `fn` writes its effects through `tx` and the completion commits in the same
+   * transaction: if the lease was lost, the completion matches no row, the transaction rolls back and
+   * the effects with it. Effects in this database are applied exactly once.
+   */
+  async function runOnceInTransaction<T>(
+    input: SubmissionInput,
+    fn: (ctx: RunContext, tx: postgres.TransactionSql) => Promise<T>,
+  ): Promise<RunOnceResult<T>> {
+    const sub = parseSubmission(input);
+    const token = randomUUID();
+    return runClaimed<T>(sub, token, async (claim, signal, stopHeartbeat) => {
+      let staleAt: LeaseLostError | null = null;
+      try {
+        return await sql.begin(async (tx) => {
+          const result = await fn(contextFor(claim, signal), tx);
+          const value = result === undefined ? null : result;
+          assertJson("result", value);
+          await stopHeartbeat();
+          throwIfLeaseLost(signal);
+          const run = await completeStatement(tx, claim.lease, value as Json);
+          if (!run) {
+            staleAt = new LeaseLostError(claim.lease.runId, claim.lease.fencingToken, null);
+            throw staleAt;
+          }
+          return { run, result };
+        });
+      } catch (error) {
+        // Recorded outside the rolled-back transaction so the timeline keeps it.
+        if (error === staleAt) throw await leaseLost(claim.lease, "complete");
+        throw error;
+      }
+    });
+  }
+
+  return { workerId, lockPrefix, sql, redis, claimRun, heartbeat, completeRun, failRun, runOnce, runOnceInTransaction };
+}
+
+export type Ledger = ReturnType<typeof createLedger>;

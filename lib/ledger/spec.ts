@@ -1,0 +1,66 @@
+import { z } from "zod";
+import { ValidationError } from "@/lib/errors";
+import { assertJson, fingerprintOf, jsonByteLength, pickFields, type Json } from "./json";
+
+export const KEY_MAX_BYTES = 512;
+export const PAYLOAD_MAX_BYTES = 1024 * 1024;
+export const LEASE_MIN_MS = 100;
+export const LEASE_MAX_MS = 7 * 24 * 3600 * 1000;
+
+// Task names end up inside Redis lock keys as `<prefix><task>:<key>`, so they may not contain ':'.
+export const taskNameSchema = z
+  .string({ error: "is required and must be a string" })
+  .min(1, "must not be empty")
+  .max(200, "must be at most 200 characters")
+  .regex(/^[A-Za-z0-9_.\-/]+$/, "may contain only letters, digits and _ . - /");
+
+export const idempotencyKeySchema = z
+  .string({ error: "is required and must be a string" })
+  .min(1, "must not be empty")
+  .refine((key) => Buffer.byteLength(key, "utf8") <= KEY_MAX_BYTES, `must be at most ${KEY_MAX_BYTES} bytes in UTF-8`)
+  .refine((key) => !key.includes("\u0000"), "must not contain U+0000");
+
+export const leaseMsSchema = z
+  .number({ error: "must be a number of milliseconds" })
+  .int("must be a whole number of milliseconds")
+  .min(LEASE_MIN_MS, `must be at least ${LEASE_MIN_MS} ms`)
+  .max(LEASE_MAX_MS, "must be at most 7 days");
+
+const submissionSchema = z.object({
+  task: taskNameSchema,
+  key: idempotencyKeySchema,
+  payload: z.unknown(),
+  leaseMs: leaseMsSchema.default(30_000),
+  maxAttempts: z.number().int().min(1).max(100).default(1),
+  fingerprintFields: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
+  scheduledFor: z.date().optional(),
+  source: z.string().min(1).max(100).default("sdk"),
+});
+
+export type SubmissionInput = z.input<typeof submissionSchema>;
+
+export type Submission = Omit<z.output<typeof submissionSchema>, "payload"> & {
+  payload: Json;
+  fingerprint: string;
+};
+
+/** Throws a ValidationError naming the first field that is wrong. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, fieldPrefix = ""): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = [fieldPrefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join(".") || "input";
+  throw new ValidationError(field, issue?.message ?? "is invalid");
+}
+
+export function parseSubmission(input: SubmissionInput): Submission {
+  if (input === null || typeof input !== "object") throw new ValidationError("input", "must be an object");
+  const spec = parseOrThrow(submissionSchema, input);
+  if (spec.payload === undefined) throw new ValidationError("payload", "is required (use null for none)");
+  assertJson("payload", spec.payload);
+  const payload = spec.payload;
+  if (jsonByteLength(payload) > PAYLOAD_MAX_BYTES) {
+    throw new ValidationError("payload", `must be at most ${PAYLOAD_MAX_BYTES} bytes as JSON`);
+  }
+  return { ...spec, payload, fingerprint: fingerprintOf(pickFields(payload, spec.fingerprintFields)) };
+}

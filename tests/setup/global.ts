@@ -1,0 +1,40 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { env, searchPath } from "@/lib/env";
+import { resolveServers, type Servers } from "@/lib/embedded/servers";
+import { prepareTemplateDatabase } from "../helpers/template";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    redisUrl: string;
+    templateDatabase: string;
+  }
+}
+
+let servers: Servers | null = null;
+
+/**
+ * `npm test` passes DATABASE_URL / REDIS_URL; run directly without them, Vitest starts the embedded
+ * default in a temporary directory. Either way each test gets its own database cloned from a migrated
+ * template (see tests/helpers/db.ts).
+ */
+export async function setup(project: TestProject) {
+  servers = await resolveServers({
+    dataDir: env.DATABASE_URL && env.REDIS_URL ? env.IDEM_DATA_DIR : await mkdtemp(path.join(tmpdir(), "idem-vitest-")),
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    redisBinary: env.IDEM_REDIS_SERVER_BIN,
+    pathVariable: searchPath,
+  });
+  const templateDatabase = await prepareTemplateDatabase(servers.databaseUrl);
+  project.provide("databaseUrl", servers.databaseUrl);
+  project.provide("redisUrl", servers.redisUrl);
+  project.provide("templateDatabase", templateDatabase);
+}
+
+export async function teardown() {
+  await servers?.stop();
+}

@@ -6,6 +6,8 @@ import getPort, { portNumbers } from "get-port";
 import { childProcessEnv, env, searchPath } from "@/lib/env";
 import { resolveServers } from "@/lib/embedded/servers";
 import { migrateDatabase } from "@/lib/migrate";
+import { upsertUser } from "@/lib/auth/users";
+import { createSql } from "@/lib/db";
 
 /**
  * `npm run demo | start | dev`: resolves the servers (the embedded default when DATABASE_URL /
@@ -51,12 +53,30 @@ function run(command: string, args: string[], childEnv: NodeJS.ProcessEnv): Prom
   });
 }
 
+// Known accounts for trying the console; real deployments create theirs with `npm run user:add`.
+const DEMO_ACCOUNTS = [
+  { username: "operator", password: "idem-operator", role: "operator" },
+  { username: "viewer", password: "idem-viewer", role: "viewer" },
+] as const;
+
+async function ensureDemoAccounts(databaseUrl: string) {
+  const sql = createSql(databaseUrl, { max: 1, applicationName: "idem-launcher" });
+  try {
+    for (const account of DEMO_ACCOUNTS) await upsertUser(sql, account, "demo");
+  } finally {
+    await sql.end();
+  }
+  log(`demo accounts: ${DEMO_ACCOUNTS.map((a) => `${a.username} / ${a.password} (${a.role})`).join(", ")}`);
+  log("an admin account: npm run user:add -- --role admin --username <name>");
+}
+
 const servers = await resolveServers({
   dataDir: path.resolve(root, env.IDEM_DATA_DIR),
   databaseUrl: env.DATABASE_URL,
   redisUrl: env.REDIS_URL,
   redisBinary: env.IDEM_REDIS_SERVER_BIN,
   pathVariable: searchPath,
+  adopt: true,
   log,
 }).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
@@ -85,6 +105,7 @@ try {
   const consoleEnv = childProcessEnv({ DATABASE_URL: servers.databaseUrl, REDIS_URL: servers.redisUrl });
 
   if (mode === "demo") {
+    await ensureDemoAccounts(servers.databaseUrl);
     const { startDemoWorkload } = await import("./demo/workload");
     const demo = await startDemoWorkload({ databaseUrl: servers.databaseUrl, redisUrl: servers.redisUrl, log, trickle: env.IDEM_DEMO_TRICKLE === "on" });
     stopDemo = demo.stop;

@@ -22,27 +22,31 @@ function urlFor(port: number) {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
 }
 
-/**
- * A server left running by a launcher that was killed holds the data directory's lock file. Ask it to
- * shut down (SIGINT: fast shutdown, no recovery needed) and wait, so this start owns the directory.
- */
-async function stopOrphan(dataDir: string): Promise<void> {
+/** The pid and port of a live server on this data directory (another launcher's, or one left by a killed one). */
+async function liveServer(dataDir: string): Promise<{ pid: number; port: number } | null> {
   const pidFile = path.join(dataDir, "postmaster.pid");
-  if (!existsSync(pidFile)) return;
-  const pid = Number((await readFile(pidFile, "utf8")).split("\n")[0]);
-  if (!pid) return;
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!alive()) return;
+  if (!existsSync(pidFile)) return null;
+  const lines = (await readFile(pidFile, "utf8")).split("\n");
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!pid || !port || !isAlive(pid)) return null;
+  return { pid, port };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopPid(pid: number, dataDir: string): Promise<void> {
+  // SIGINT is Postgres's "fast shutdown": clean, no recovery needed at the next start.
   process.kill(pid, "SIGINT");
-  for (let waited = 0; alive(); waited += 100) {
-    if (waited > 30_000) throw new Error(`Postgres (pid ${pid}) left running on ${dataDir} did not stop`);
+  for (let waited = 0; isAlive(pid); waited += 100) {
+    if (waited > 30_000) throw new Error(`Postgres (pid ${pid}) on ${dataDir} did not stop`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -58,13 +62,27 @@ export async function startEmbeddedPostgres(options: {
   log?: (line: string) => void;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
+  /**
+   * When a server is already running on this data directory (another launcher, or one whose launcher
+   * was killed), use it. With `adopt`, stop() also stops it; without, stop() leaves it to its owner.
+   */
+  adopt?: boolean;
 }): Promise<EmbeddedPostgresHandle> {
   const dataDir = path.resolve(options.dataDir);
   const parent = path.dirname(dataDir);
   await mkdir(parent, { recursive: true });
   await chmod(parent, 0o755);
 
-  await stopOrphan(dataDir);
+  const live = await liveServer(dataDir);
+  if (live) {
+    return {
+      url: urlFor(live.port),
+      port: live.port,
+      dataDir,
+      stop: () => (options.adopt ? stopPid(live.pid, dataDir) : Promise.resolve()),
+      start: () => Promise.reject(new Error("this Postgres was started by another process")),
+    };
+  }
 
   const port = options.port ?? (await getPort());
   const log = options.log ?? (() => undefined);

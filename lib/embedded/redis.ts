@@ -64,15 +64,17 @@ function waitForReady(child: ChildProcess, port: number): Promise<void> {
   });
 }
 
-function killLeftover(pidFile: string) {
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, "utf8").trim());
-  if (!pid) return;
+/** A redis-server this directory's pid file points at, if it is still running (port included). */
+function liveServer(pidFile: string): { pid: number; port: number } | null {
+  if (!existsSync(pidFile)) return null;
+  const [pid, port] = readFileSync(pidFile, "utf8").trim().split(":").map(Number);
+  if (!pid || !port) return null;
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    if (cmdline.includes("redis-server")) process.kill(pid, "SIGKILL");
+    if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("redis-server")) return null;
+    process.kill(pid, 0);
+    return { pid, port };
   } catch {
-    // not running (or no /proc): nothing to clean up
+    return null;
   }
 }
 
@@ -80,11 +82,32 @@ function killLeftover(pidFile: string) {
  * A private redis-server child on a free loopback port, without persistence: locks are ephemeral by
  * design and the ledger's history is in Postgres. The child dies with this process.
  */
-export async function startRedisServer(options: { dir: string; binary?: string; pathVariable?: string; port?: number }): Promise<RedisServerHandle> {
-  const binary = findRedisServer(options.binary, options.pathVariable);
+export async function startRedisServer(options: {
+  dir: string;
+  binary?: string;
+  pathVariable?: string;
+  port?: number;
+  /** As for Postgres: reuse a server already running for this directory; with adopt, stop() stops it. */
+  adopt?: boolean;
+}): Promise<RedisServerHandle> {
   await mkdir(options.dir, { recursive: true });
   const pidFile = path.join(options.dir, "redis-server.pid");
-  killLeftover(pidFile);
+  const live = liveServer(pidFile);
+  if (live) {
+    const signal = (name: NodeJS.Signals) => () => process.kill(live.pid, name);
+    return {
+      url: `redis://127.0.0.1:${live.port}`,
+      port: live.port,
+      pid: live.pid,
+      stop: async () => {
+        if (options.adopt) process.kill(live.pid, "SIGTERM");
+      },
+      pause: signal("SIGSTOP"),
+      resume: signal("SIGCONT"),
+      start: () => Promise.reject(new Error("this redis-server was started by another process")),
+    };
+  }
+  const binary = findRedisServer(options.binary, options.pathVariable);
   const port = options.port ?? (await getPort());
   let child: ChildProcess;
 
@@ -93,7 +116,7 @@ export async function startRedisServer(options: { dir: string; binary?: string; 
       stdio: ["ignore", "pipe", "pipe"],
     });
     await waitForReady(child, port);
-    await writeFile(pidFile, String(child.pid));
+    await writeFile(pidFile, `${child.pid}:${port}`);
     child.stdout?.resume();
     child.stderr?.resume();
   };

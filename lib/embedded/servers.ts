@@ -23,16 +23,23 @@ export async function resolveServers(options: {
   withRedis?: boolean;
   redisBinary?: string;
   pathVariable?: string;
+  /** Take over servers a killed launcher left running on this data directory (and stop them at the end). */
+  adopt?: boolean;
   log?: (message: string) => void;
 }): Promise<Servers> {
   const log = options.log ?? (() => undefined);
-  const pg = options.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: path.join(options.dataDir, "pg") });
+  const pg = options.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: path.join(options.dataDir, "pg"), adopt: options.adopt });
   if (pg) log(`embedded Postgres on 127.0.0.1:${pg.port} (data in ${pg.dataDir})`);
   let redis: RedisServerHandle | null = null;
   try {
     redis = options.redisUrl || options.withRedis === false
       ? null
-      : await startRedisServer({ dir: path.join(options.dataDir, "redis"), binary: options.redisBinary, pathVariable: options.pathVariable });
+      : await startRedisServer({
+          dir: path.join(options.dataDir, "redis"),
+          binary: options.redisBinary,
+          pathVariable: options.pathVariable,
+          adopt: options.adopt,
+        });
   } catch (error) {
     await pg?.stop();
     throw error;

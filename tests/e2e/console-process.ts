@@ -38,7 +38,7 @@ export async function startConsole(options: {
 }): Promise<ConsoleProcess> {
   const port = await getPort();
   let output = "";
-  const child = spawn("npx", ["tsx", "scripts/launch.ts", options.mode ?? "start"], {
+  const child = spawn("npx", ["tsx", "--conditions=react-server", "scripts/launch.ts", options.mode ?? "start"], {
     cwd: root,
     env: childProcessEnv({ DATABASE_URL: options.databaseUrl, REDIS_URL: options.redisUrl, PORT: String(port), ...options.env }),
     stdio: ["ignore", "pipe", "pipe"],

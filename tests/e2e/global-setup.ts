@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { chromium } from "@playwright/test";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,7 +7,8 @@ import { childProcessEnv, env, searchPath } from "@/lib/env";
 import { resolveServers } from "@/lib/embedded/servers";
 import { cloneDatabase, databaseUrlFor, prepareTemplateDatabase } from "../helpers/template";
 import { startConsole } from "./console-process";
-import { STATE_FILE, type E2EState } from "./state";
+import { E2E_ACCOUNTS, STATE_FILE, storageStatePath, type E2EState } from "./state";
+import playwrightConfig from "../../playwright.config";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -14,6 +16,26 @@ const root = path.resolve(import.meta.dirname, "../..");
  * Builds the console once, then starts it through the demo launcher on its own database (cloned from
  * a migrated template), so the browser sees the same thing a user does after `npm run demo`.
  */
+/** Signs in once per role through the real form and keeps the cookies for the tests (storageState). */
+async function saveSignedInStates(baseURL: string) {
+  const browser = await chromium.launch(playwrightConfig.use?.launchOptions);
+  try {
+    for (const [role, account] of Object.entries(E2E_ACCOUNTS)) {
+      const context = await browser.newContext({ baseURL });
+      const page = await context.newPage();
+      await page.goto("/login");
+      await page.getByLabel("Username").fill(account.username);
+      await page.getByLabel("Password").fill(account.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+      await context.storageState({ path: storageStatePath(role as keyof typeof E2E_ACCOUNTS) });
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
 export default async function globalSetup() {
   const servers = await resolveServers({
     dataDir: env.DATABASE_URL && env.REDIS_URL ? env.IDEM_DATA_DIR : mkdtempSync(path.join(tmpdir(), "idem-e2e-")),
@@ -27,7 +49,15 @@ export default async function globalSetup() {
   const templateDatabase = await prepareTemplateDatabase(servers.databaseUrl);
   const database = await cloneDatabase(servers.databaseUrl, templateDatabase, "idem_e2e");
   const databaseUrl = databaseUrlFor(servers.databaseUrl, database);
+  const admin = E2E_ACCOUNTS.admin;
+  const created = spawnSync(
+    "npx",
+    ["tsx", "--conditions=react-server", "scripts/user-add.ts", "--role", "admin", "--username", admin.username, "--password", admin.password],
+    { cwd: root, env: childProcessEnv({ DATABASE_URL: databaseUrl }), encoding: "utf8" },
+  );
+  if (created.status !== 0) throw new Error(`user:add failed: ${created.stderr}`);
   const app = await startConsole({ databaseUrl, redisUrl: servers.redisUrl, mode: "demo" });
+  await saveSignedInStates(app.baseURL);
 
   const state: E2EState = {
     baseURL: app.baseURL,

@@ -16,3 +16,16 @@ export const STATE_FILE = path.resolve(import.meta.dirname, "../../test-results/
 export function readState(): E2EState {
   return JSON.parse(readFileSync(STATE_FILE, "utf8")) as E2EState;
 }
+
+/** The demo creates operator and viewer (scripts/launch.ts); global setup adds the admin with the CLI. */
+export const E2E_ACCOUNTS = {
+  admin: { username: "e2e-admin", password: "e2e-admin-password" },
+  operator: { username: "operator", password: "idem-operator" },
+  viewer: { username: "viewer", password: "idem-viewer" },
+} as const;
+
+export type E2ERole = keyof typeof E2E_ACCOUNTS;
+
+export function storageStatePath(role: E2ERole): string {
+  return path.resolve(import.meta.dirname, `../../test-results/e2e-auth-${role}.json`);
+}

@@ -1,6 +1,6 @@
 import type { Page } from "@playwright/test";
 
-export class HomePage {
+export class OverviewPage {
   constructor(private readonly page: Page) {}
 
   async goto() {

@@ -1,0 +1,76 @@
+"use server";
+
+import { cookies } from "next/headers";
+import { redirect } from "next/navigation";
+import type { Route } from "next";
+import { z } from "zod";
+import { sameOrigin, type ActionState } from "@/lib/auth/action";
+import { SESSION_COOKIE, requestMeta, safeNextPath } from "@/lib/auth/current";
+import { DUMMY_HASH, verifyPassword } from "@/lib/auth/password";
+import { checkLoginThrottle, createSession, deleteSession, recordLoginAttempt } from "@/lib/auth/sessions";
+import { findUserForLogin } from "@/lib/auth/users";
+import { getSql } from "@/lib/db";
+
+const signInSchema = z.object({
+  username: z.string().trim().min(1, "Enter your username").max(64, "Username too long"),
+  password: z.string().min(1, "Enter your password").max(200, "Password too long"),
+  next: z.string().max(2000).optional(),
+});
+
+export async function signIn(_previous: ActionState, formData: FormData): Promise<ActionState> {
+  const meta = await requestMeta();
+  if (!sameOrigin(meta)) return { ok: false, error: "Refused: this request did not come from the sign-in page." };
+  const parsed = signInSchema.safeParse({ username: formData.get("username"), password: formData.get("password"), next: formData.get("next") ?? undefined });
+  if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? "Invalid input" };
+  const { username, password } = parsed.data;
+
+  const sql = getSql();
+  let sessionToken: { token: string; expiresAt: Date };
+  try {
+    const throttle = await checkLoginThrottle(sql, username, meta.ip);
+    if (throttle.limited) {
+      const minutes = Math.ceil(throttle.retryAfterMs / 60_000);
+      return {
+        ok: false,
+        error:
+          throttle.scope === "account"
+            ? `Too many failed sign-ins for this account. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`
+            : `Too many failed sign-ins from this address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+      };
+    }
+    const user = await findUserForLogin(sql, username);
+    // Verify against a dummy hash for unknown users, so response time does not reveal which names exist.
+    const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !valid || user.disabledAt) {
+      await recordLoginAttempt(sql, username, meta.ip, false);
+      return { ok: false, error: "Wrong username or password." };
+    }
+    await recordLoginAttempt(sql, username, meta.ip, true);
+    // Rotation: a sign-in always gets a new session; any session this browser had is ended.
+    const jar = await cookies();
+    const previous = jar.get(SESSION_COOKIE)?.value;
+    if (previous && previous.length <= 200) await deleteSession(sql, previous);
+    sessionToken = await createSession(sql, user.id, meta);
+  } catch (error) {
+    console.error("[idem] sign-in failed", error);
+    return { ok: false, error: "Sign-in is unavailable: the console cannot reach Postgres." };
+  }
+  (await cookies()).set(SESSION_COOKIE, sessionToken.token, {
+    httpOnly: true,
+    sameSite: "lax",
+    secure: meta.secure,
+    path: "/",
+    expires: sessionToken.expiresAt,
+  });
+  redirect(safeNextPath(parsed.data.next) as Route);
+}
+
+export async function signOut(): Promise<void> {
+  const jar = await cookies();
+  const token = jar.get(SESSION_COOKIE)?.value;
+  if (token && token.length <= 200) {
+    await deleteSession(getSql(), token).catch((error: unknown) => console.error("[idem] sign-out could not delete the session", error));
+  }
+  jar.delete(SESSION_COOKIE);
+  redirect("/login");
+}

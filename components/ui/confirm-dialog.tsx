@@ -1,0 +1,143 @@
+"use client";
+
+import { useActionState, useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { ActionMessage } from "./action-message";
+import type { ActionState, ServerAction } from "@/lib/action-state";
+import { Button } from "./button";
+import { Field, Input, Textarea } from "./form";
+import { SubmitButton } from "./submit-button";
+
+/**
+ * A destructive action behind a confirmation: the trigger opens a dialog that states what will
+ * happen, optionally asks for a reason and for the target to be typed back, and only then submits.
+ * Each opening is one request id, so a double click on "confirm" is one request.
+ */
+export function ConfirmDialog({
+  action,
+  trigger,
+  triggerVariant = "secondary",
+  triggerSize = "sm",
+  title,
+  children,
+  confirmLabel,
+  hidden,
+  requireReason = false,
+  typeToConfirm,
+  disabled,
+  extraFields,
+}: {
+  action: ServerAction;
+  trigger: ReactNode;
+  triggerVariant?: "primary" | "secondary" | "danger" | "ghost";
+  triggerSize?: "sm" | "md";
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  hidden: Record<string, string | string[]>;
+  requireReason?: boolean;
+  /** The user must type this exact text (e.g. the lock key) before the confirm button works. */
+  typeToConfirm?: string;
+  disabled?: boolean;
+  extraFields?: ReactNode;
+}) {
+  const dialogRef = useRef<HTMLDialogElement>(null);
+  const [attempt, setAttempt] = useState(0);
+  const open = () => {
+    setAttempt((n) => n + 1);
+    dialogRef.current?.showModal();
+  };
+  return (
+    <>
+      <Button variant={triggerVariant} size={triggerSize} onClick={open} disabled={disabled}>
+        {trigger}
+      </Button>
+      <dialog
+        ref={dialogRef}
+        aria-label={title}
+        className="m-auto w-full max-w-lg rounded-lg border border-zinc-200 p-0 shadow-xl backdrop:bg-zinc-900/40"
+      >
+        {attempt > 0 && (
+          <DialogBody
+            key={attempt}
+            action={action}
+            title={title}
+            confirmLabel={confirmLabel}
+            hidden={hidden}
+            requireReason={requireReason}
+            typeToConfirm={typeToConfirm}
+            extraFields={extraFields}
+            onClose={() => dialogRef.current?.close()}
+          >
+            {children}
+          </DialogBody>
+        )}
+      </dialog>
+    </>
+  );
+}
+
+function DialogBody({
+  action,
+  title,
+  confirmLabel,
+  hidden,
+  requireReason,
+  typeToConfirm,
+  extraFields,
+  onClose,
+  children,
+}: {
+  action: ServerAction;
+  title: string;
+  confirmLabel: string;
+  hidden: Record<string, string | string[]>;
+  requireReason: boolean;
+  typeToConfirm?: string;
+  extraFields?: ReactNode;
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  const [requestId] = useState(() => crypto.randomUUID());
+  const [state, formAction] = useActionState<ActionState, FormData>(action, null);
+  const [typed, setTyped] = useState("");
+  const reasonId = useId();
+  const typedId = useId();
+  const done = state?.ok === true;
+  const confirmBlocked = typeToConfirm !== undefined && typed !== typeToConfirm;
+  useEffect(() => {
+    if (done) document.dispatchEvent(new CustomEvent("idem:action-done"));
+  }, [done]);
+
+  return (
+    <form action={formAction} className="flex flex-col gap-4 p-5">
+      <h2 className="text-base font-semibold text-zinc-900">{title}</h2>
+      <div className="text-sm text-zinc-700">{children}</div>
+      <input type="hidden" name="requestId" value={requestId} />
+      {Object.entries(hidden).flatMap(([name, value]) =>
+        (Array.isArray(value) ? value : [value]).map((item, i) => <input key={`${name}-${i}`} type="hidden" name={name} value={item} />),
+      )}
+      {extraFields}
+      {!done && (
+        <Field label={requireReason ? "Reason (required, kept in the audit log)" : "Reason (optional, kept in the audit log)"} htmlFor={reasonId}>
+          <Textarea id={reasonId} name="reason" rows={2} required={requireReason} maxLength={500} />
+        </Field>
+      )}
+      {typeToConfirm !== undefined && !done && (
+        <Field label={`Type ${typeToConfirm.length > 80 ? "the key" : `"${typeToConfirm}"`} to confirm`} htmlFor={typedId}>
+          <Input id={typedId} value={typed} onChange={(event) => setTyped(event.target.value)} autoComplete="off" spellCheck={false} />
+        </Field>
+      )}
+      <ActionMessage state={state} />
+      <div className="flex justify-end gap-2">
+        <Button variant="ghost" onClick={onClose}>
+          {done ? "Close" : "Cancel"}
+        </Button>
+        {!done && (
+          <SubmitButton variant="danger" disabled={confirmBlocked} pendingLabel="Working…">
+            {confirmLabel}
+          </SubmitButton>
+        )}
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,64 @@
+import "server-only";
+import { cookies, headers } from "next/headers";
+import { forbidden, redirect } from "next/navigation";
+import { cache } from "react";
+import { getSql } from "@/lib/db";
+import { hasRole, type Role } from "./roles";
+import { findSession, type Session } from "./sessions";
+import type { User } from "./users";
+
+export const SESSION_COOKIE = "idem_session";
+/** Set by proxy.ts so server components know where to send the user back after sign-in. */
+export const PATH_HEADER = "x-idem-path";
+
+/** The signed-in session for this request, looked up once per request. */
+export const getSession = cache(async (): Promise<Session | null> => {
+  const token = (await cookies()).get(SESSION_COOKIE)?.value;
+  if (!token || token.length > 200) return null;
+  return findSession(getSql(), token);
+});
+
+export function safeNextPath(value: string | null | undefined): string {
+  // Only same-site absolute paths: never "//evil.example" or "https://...".
+  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return "/";
+  return value.length > 2000 ? "/" : value;
+}
+
+/**
+ * For pages: the signed-in user with at least `role`. Anonymous visitors are sent to sign in (and
+ * back here afterwards); a signed-in user without the role gets the 403 page.
+ */
+export async function requireUser(role: Role = "viewer"): Promise<User> {
+  const session = await getSession();
+  if (!session) {
+    const path = (await headers()).get(PATH_HEADER);
+    redirect(`/login?next=${encodeURIComponent(safeNextPath(path))}`);
+  }
+  if (!hasRole(session.user.role, role)) forbidden();
+  return session.user;
+}
+
+export interface RequestMeta {
+  ip: string;
+  userAgent: string | null;
+  /** Cookies get the Secure flag everywhere except plain http on localhost. */
+  secure: boolean;
+  origin: string | null;
+  host: string | null;
+}
+
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export async function requestMeta(): Promise<RequestMeta> {
+  const h = await headers();
+  const host = h.get("x-forwarded-host") ?? h.get("host");
+  const proto = h.get("x-forwarded-proto") ?? "http";
+  const hostname = host ? host.replace(/:\d+$/, "") : "";
+  return {
+    ip: (h.get("x-forwarded-for") ?? "").split(",")[0]?.trim() || "local",
+    userAgent: h.get("user-agent"),
+    secure: proto === "https" || !LOCAL_HOSTS.has(hostname),
+    origin: h.get("origin"),
+    host,
+  };
+}

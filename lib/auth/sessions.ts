@@ -1,0 +1,91 @@
+import "server-only";
+import { createHash, randomBytes } from "node:crypto";
+import type postgres from "postgres";
+import type { Role } from "./roles";
+import { toUser, type User } from "./users";
+
+export const SESSION_TTL_MS = 12 * 3600 * 1000;
+export const THROTTLE_WINDOW_MS = 15 * 60 * 1000;
+export const MAX_FAILURES_PER_ACCOUNT = 5;
+export const MAX_FAILURES_PER_IP = 20;
+
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+export function newSecret(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export interface Session {
+  id: string;
+  user: User;
+  expiresAt: Date;
+}
+
+export async function createSession(
+  sql: postgres.Sql,
+  userId: number,
+  meta: { ip: string; userAgent: string | null },
+): Promise<{ token: string; expiresAt: Date }> {
+  const token = newSecret();
+  const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
+  await sql`
+    INSERT INTO idem.sessions (id, user_id, expires_at, ip, user_agent)
+    VALUES (${hashToken(token)}, ${userId}, ${expiresAt.toISOString()}::timestamptz, ${meta.ip}, ${meta.userAgent?.slice(0, 400) ?? null})`;
+  return { token, expiresAt };
+}
+
+/** The session for a cookie token, if it is live and its user is not disabled. */
+export async function findSession(sql: postgres.Sql, token: string): Promise<Session | null> {
+  const rows = await sql<
+    { session_id: string; expires_at: Date; id: string; username: string; role: Role; created_at: Date; created_by: string | null; disabled_at: Date | null }[]
+  >`
+    SELECT s.id AS session_id, s.expires_at, u.id, u.username, u.role, u.created_at, u.created_by, u.disabled_at
+    FROM idem.sessions s JOIN idem.users u ON u.id = s.user_id
+    WHERE s.id = ${hashToken(token)} AND s.expires_at > now() AND u.disabled_at IS NULL`;
+  const row = rows[0];
+  return row ? { id: row.session_id, user: toUser(row), expiresAt: new Date(row.expires_at) } : null;
+}
+
+export async function deleteSession(sql: postgres.Sql, token: string): Promise<void> {
+  await sql`DELETE FROM idem.sessions WHERE id = ${hashToken(token)}`;
+}
+
+export async function deleteExpiredSessions(sql: postgres.Sql): Promise<void> {
+  await sql`DELETE FROM idem.sessions WHERE expires_at < now() - interval '1 day'`;
+}
+
+export type Throttle = { limited: false } | { limited: true; scope: "account" | "ip"; retryAfterMs: number };
+
+/**
+ * Failed sign-ins in the last 15 minutes, per account (since its last success) and per IP. Checked
+ * before the password, so a throttled attacker learns nothing from further guesses.
+ */
+export async function checkLoginThrottle(sql: postgres.Sql, username: string, ip: string): Promise<Throttle> {
+  const [row] = await sql<{ account_failures: number; account_oldest: Date | null; ip_failures: number; ip_oldest: Date | null }[]>`
+    WITH window_start AS (SELECT now() - ${THROTTLE_WINDOW_MS}::int * interval '1 millisecond' AS at),
+    last_success AS (
+      SELECT max(at) AS at FROM idem.login_attempts
+      WHERE lower(username) = lower(${username}) AND succeeded AND at > (SELECT at FROM window_start)
+    ),
+    account AS (
+      SELECT count(*)::int AS failures, min(at) AS oldest FROM idem.login_attempts
+      WHERE lower(username) = lower(${username}) AND NOT succeeded
+        AND at > greatest((SELECT at FROM window_start), coalesce((SELECT at FROM last_success), '-infinity'))
+    ),
+    by_ip AS (
+      SELECT count(*)::int AS failures, min(at) AS oldest FROM idem.login_attempts
+      WHERE ip = ${ip} AND NOT succeeded AND at > (SELECT at FROM window_start)
+    )
+    SELECT account.failures AS account_failures, account.oldest AS account_oldest, by_ip.failures AS ip_failures, by_ip.oldest AS ip_oldest
+    FROM account, by_ip`;
+  const retryAfter = (oldest: Date | null) => Math.max(1000, (oldest ? new Date(oldest).getTime() : Date.now()) + THROTTLE_WINDOW_MS - Date.now());
+  if (row && row.account_failures >= MAX_FAILURES_PER_ACCOUNT) return { limited: true, scope: "account", retryAfterMs: retryAfter(row.account_oldest) };
+  if (row && row.ip_failures >= MAX_FAILURES_PER_IP) return { limited: true, scope: "ip", retryAfterMs: retryAfter(row.ip_oldest) };
+  return { limited: false };
+}
+
+export async function recordLoginAttempt(sql: postgres.Sql, username: string, ip: string, succeeded: boolean): Promise<void> {
+  await sql`INSERT INTO idem.login_attempts (username, ip, succeeded) VALUES (${username.slice(0, 200)}, ${ip}, ${succeeded})`;
+}

@@ -1,0 +1,80 @@
+import "server-only";
+import { z } from "zod";
+import type postgres from "postgres";
+import { AppError } from "@/lib/errors";
+import { parseOrThrow } from "@/lib/ledger/spec";
+import { hashPassword, passwordSchemaRules } from "./password";
+import { roleSchema, type Role } from "./roles";
+
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+  createdAt: Date;
+  createdBy: string | null;
+  disabledAt: Date | null;
+}
+
+type UserRecord = { id: string; username: string; role: Role; created_at: Date; created_by: string | null; disabled_at: Date | null };
+
+export const usernameSchema = z
+  .string()
+  .trim()
+  .min(2, "must be at least 2 characters")
+  .max(64, "must be at most 64 characters")
+  .regex(/^[A-Za-z0-9_.@-]+$/, "may contain letters, digits and _ . @ - only");
+
+export const newUserSchema = z.object({
+  username: usernameSchema,
+  password: z.string().min(passwordSchemaRules.min, `must be at least ${passwordSchemaRules.min} characters`).max(passwordSchemaRules.max),
+  role: roleSchema,
+});
+
+export function toUser(row: UserRecord): User {
+  return {
+    id: Number(row.id),
+    username: row.username,
+    role: row.role,
+    createdAt: new Date(row.created_at),
+    createdBy: row.created_by,
+    disabledAt: row.disabled_at ? new Date(row.disabled_at) : null,
+  };
+}
+
+export async function createUser(sql: postgres.Sql, input: z.input<typeof newUserSchema>, createdBy: string): Promise<User> {
+  const { username, password, role } = parseOrThrow(newUserSchema, input);
+  const passwordHash = await hashPassword(password);
+  const rows = await sql<UserRecord[]>`
+    INSERT INTO idem.users (username, password_hash, role, created_by)
+    VALUES (${username}, ${passwordHash}, ${role}, ${createdBy})
+    ON CONFLICT ((lower(username))) DO NOTHING
+    RETURNING id, username, role, created_at, created_by, disabled_at`;
+  if (!rows[0]) throw new AppError("CONFLICT", `a user named ${username} already exists`);
+  return toUser(rows[0]);
+}
+
+/** Creates the user, or resets its password and role if it exists (for the demo's known accounts). */
+export async function upsertUser(sql: postgres.Sql, input: z.input<typeof newUserSchema>, createdBy: string): Promise<User> {
+  const { username, password, role } = parseOrThrow(newUserSchema, input);
+  const passwordHash = await hashPassword(password);
+  const rows = await sql<UserRecord[]>`
+    INSERT INTO idem.users (username, password_hash, role, created_by)
+    VALUES (${username}, ${passwordHash}, ${role}, ${createdBy})
+    ON CONFLICT ((lower(username))) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role, disabled_at = NULL
+    RETURNING id, username, role, created_at, created_by, disabled_at`;
+  return toUser(rows[0]!);
+}
+
+export async function findUserForLogin(sql: postgres.Sql, username: string): Promise<(User & { passwordHash: string }) | null> {
+  const rows = await sql<(UserRecord & { password_hash: string })[]>`
+    SELECT id, username, role, created_at, created_by, disabled_at, password_hash
+    FROM idem.users WHERE lower(username) = lower(${username})`;
+  const row = rows[0];
+  return row ? { ...toUser(row), passwordHash: row.password_hash } : null;
+}
+
+export async function listUsers(sql: postgres.Sql): Promise<User[]> {
+  const rows = await sql<UserRecord[]>`
+    SELECT id, username, role, created_at, created_by, disabled_at FROM idem.users ORDER BY lower(username)`;
+  return rows.map(toUser);
+}

@@ -37,10 +37,11 @@ async function saveSignedInStates(baseURL: string) {
 }
 
 export default async function globalSetup() {
+  // Postgres: the configured server (each run gets its own database). Redis: always a private
+  // redis-server child, because the demo writes fixed lock keys that parallel runs must not share.
   const servers = await resolveServers({
-    dataDir: env.DATABASE_URL && env.REDIS_URL ? env.IDEM_DATA_DIR : mkdtempSync(path.join(tmpdir(), "idem-e2e-")),
+    dataDir: mkdtempSync(path.join(tmpdir(), "idem-e2e-")),
     databaseUrl: env.DATABASE_URL,
-    redisUrl: env.REDIS_URL,
     pathVariable: searchPath,
   });
   const build = spawnSync("npx", ["next", "build"], { cwd: root, env: childProcessEnv(), stdio: "inherit" });

@@ -1,5 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { env } from "@/lib/env";
+import { pageParamsFor } from "@/lib/params";
+import { describeIssue, searchParamsToObject } from "@/lib/params/registry";
 
 /**
  * Runs before every page and API route: a fresh CSP nonce per request (Next applies it to its own
@@ -30,7 +32,7 @@ export function proxy(request: NextRequest) {
   requestHeaders.set("content-security-policy", csp);
   requestHeaders.set("x-idem-path", `${request.nextUrl.pathname}${request.nextUrl.search}`);
 
-  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  const response = badParameters(request, requestHeaders) ?? NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set("content-security-policy", csp);
   response.headers.set("x-frame-options", "DENY");
   response.headers.set("x-content-type-options", "nosniff");
@@ -38,6 +40,19 @@ export function proxy(request: NextRequest) {
   response.headers.set("permissions-policy", "camera=(), microphone=(), geolocation=()");
   response.headers.set("cross-origin-opener-policy", "same-origin");
   return response;
+}
+
+/** A page request whose query does not parse is answered 400, with the reason, before the page renders. */
+function badParameters(request: NextRequest, requestHeaders: Headers): NextResponse | null {
+  const { pathname, searchParams } = request.nextUrl;
+  const entry = pageParamsFor(pathname);
+  if (!entry) return null;
+  const parsed = entry.schema.safeParse(searchParamsToObject(searchParams));
+  if (parsed.success) return null;
+  const target = new URL("/bad-request", request.url);
+  target.searchParams.set("message", describeIssue(parsed.error));
+  target.searchParams.set("path", pathname);
+  return NextResponse.rewrite(target, { status: 400, request: { headers: requestHeaders } });
 }
 
 export const config = {

@@ -4,6 +4,7 @@ import { HealthBanner } from "@/components/shell/health-banner";
 import { NavLinks, type NavItem } from "@/components/shell/nav-links";
 import { SignOutButton } from "@/components/shell/sign-out";
 import { Badge } from "@/components/ui/badge";
+import { Toaster } from "@/components/ui/toaster";
 import { getSession } from "@/lib/auth/current";
 import { hasRole } from "@/lib/auth/roles";
 import { checkHealth } from "@/lib/health";
@@ -58,6 +59,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
       <div className="flex min-w-0 flex-1 flex-col">
         <HealthBanner initial={{ postgres: health.postgres, redis: health.redis }} />
         <main className="flex-1 px-6 py-6">{children}</main>
+        <Toaster />
       </div>
     </div>
   );

@@ -1,12 +1,13 @@
 "use client";
 
-import { useActionState, useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
+import { useAction } from "./use-action";
 import { ActionMessage } from "./action-message";
 import type { ActionState, ServerAction } from "@/lib/action-state";
 
 /**
- * A form bound to a server action with useActionState. Carries a request id fixed for the life of
- * the form, so a resubmission of the same form is recognised by the server as the same request.
+ * A form bound to a server action with useActionState, carrying the request id from useAction so a
+ * resubmission of the same form is recognised by the server as the same request.
  */
 export function ActionForm({
   action,
@@ -19,8 +20,7 @@ export function ActionForm({
   className?: string;
   messageClassName?: string;
 }) {
-  const [requestId] = useState(() => crypto.randomUUID());
-  const [state, formAction] = useActionState(action, null);
+  const { state, formAction, requestId } = useAction(action);
   return (
     <form action={formAction} className={className}>
       <input type="hidden" name="requestId" value={requestId} />

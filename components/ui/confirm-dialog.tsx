@@ -1,11 +1,12 @@
 "use client";
 
-import { useActionState, useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { useActionState, useId, useRef, useState, type ReactNode } from "react";
 import { ActionMessage } from "./action-message";
 import type { ActionState, ServerAction } from "@/lib/action-state";
 import { Button } from "./button";
 import { Field, Input, Textarea } from "./form";
 import { SubmitButton } from "./submit-button";
+import { announceResult } from "./toaster";
 
 /**
  * A destructive action behind a confirmation: the trigger opens a dialog that states what will
@@ -23,6 +24,7 @@ export function ConfirmDialog({
   hidden,
   requireReason = false,
   typeToConfirm,
+  typedName,
   disabled,
   extraFields,
 }: {
@@ -37,6 +39,8 @@ export function ConfirmDialog({
   requireReason?: boolean;
   /** The user must type this exact text (e.g. the lock key) before the confirm button works. */
   typeToConfirm?: string;
+  /** Posts what was typed under this name, so the server can check the confirmation too. */
+  typedName?: string;
   disabled?: boolean;
   extraFields?: ReactNode;
 }) {
@@ -65,6 +69,7 @@ export function ConfirmDialog({
             hidden={hidden}
             requireReason={requireReason}
             typeToConfirm={typeToConfirm}
+            typedName={typedName}
             extraFields={extraFields}
             onClose={() => dialogRef.current?.close()}
           >
@@ -83,6 +88,7 @@ function DialogBody({
   hidden,
   requireReason,
   typeToConfirm,
+  typedName,
   extraFields,
   onClose,
   children,
@@ -93,20 +99,22 @@ function DialogBody({
   hidden: Record<string, string | string[]>;
   requireReason: boolean;
   typeToConfirm?: string;
+  typedName?: string;
   extraFields?: ReactNode;
   onClose: () => void;
   children: ReactNode;
 }) {
   const [requestId] = useState(() => crypto.randomUUID());
-  const [state, formAction] = useActionState<ActionState, FormData>(action, null);
+  const [state, formAction] = useActionState<ActionState, FormData>(async (previous, formData) => {
+    const next = await action(previous, formData);
+    announceResult(next);
+    return next;
+  }, null);
   const [typed, setTyped] = useState("");
   const reasonId = useId();
   const typedId = useId();
   const done = state?.ok === true;
   const confirmBlocked = typeToConfirm !== undefined && typed !== typeToConfirm;
-  useEffect(() => {
-    if (done) document.dispatchEvent(new CustomEvent("idem:action-done"));
-  }, [done]);
 
   return (
     <form action={formAction} className="flex flex-col gap-4 p-5">
@@ -124,7 +132,7 @@ function DialogBody({
       )}
       {typeToConfirm !== undefined && !done && (
         <Field label={`Type ${typeToConfirm.length > 80 ? "the key" : `"${typeToConfirm}"`} to confirm`} htmlFor={typedId}>
-          <Input id={typedId} value={typed} onChange={(event) => setTyped(event.target.value)} autoComplete="off" spellCheck={false} />
+          <Input id={typedId} name={typedName} value={typed} onChange={(event) => setTyped(event.target.value)} autoComplete="off" spellCheck={false} />
         </Field>
       )}
       <ActionMessage state={state} />

@@ -78,3 +78,44 @@ export async function listUsers(sql: postgres.Sql): Promise<User[]> {
     SELECT id, username, role, created_at, created_by, disabled_at FROM idem.users ORDER BY lower(username)`;
   return rows.map(toUser);
 }
+
+/**
+ * Changes a user's role or disabled flag by compare-and-set on what the admin saw, and never leaves
+ * the console without an active admin (checked in the same statement, so two admins demoting each
+ * other at once cannot both succeed).
+ */
+export async function updateUserAccess(
+  sql: postgres.Sql,
+  change: { id: number; role: Role; disabled: boolean; seenRole: Role; seenDisabled: boolean },
+): Promise<User> {
+  const rows = await sql<UserRecord[]>`
+    WITH target AS (
+      SELECT id FROM idem.users
+      WHERE id = ${change.id} AND role = ${change.seenRole} AND (disabled_at IS NOT NULL) = ${change.seenDisabled}
+      FOR UPDATE
+    ), other_admins AS (
+      SELECT count(*) AS n FROM idem.users WHERE role = 'admin' AND disabled_at IS NULL AND id <> ${change.id}
+    )
+    UPDATE idem.users u
+    SET role = ${change.role},
+        disabled_at = CASE WHEN ${change.disabled}::boolean THEN coalesce(u.disabled_at, now()) ELSE NULL END
+    FROM target, other_admins
+    WHERE u.id = target.id AND ((${change.role} = 'admin' AND NOT ${change.disabled}::boolean) OR other_admins.n > 0)
+    RETURNING u.id, u.username, u.role, u.created_at, u.created_by, u.disabled_at`;
+  if (rows[0]) {
+    if (change.disabled) await sql`DELETE FROM idem.sessions WHERE user_id = ${change.id}`;
+    return toUser(rows[0]);
+  }
+  const current = await sql<UserRecord[]>`SELECT id, username, role, created_at, created_by, disabled_at FROM idem.users WHERE id = ${change.id}`;
+  if (!current[0]) throw new AppError("NOT_FOUND", `user ${change.id} does not exist`);
+  const now = toUser(current[0]);
+  if (now.role !== change.seenRole || Boolean(now.disabledAt) !== change.seenDisabled) {
+    throw new AppError("PRECONDITION_FAILED", `${now.username} changed since you looked (now ${now.role}${now.disabledAt ? ", disabled" : ""}); reload and try again`);
+  }
+  throw new AppError("CONFLICT", "that would leave the console without an active admin");
+}
+
+export async function getUser(sql: postgres.Sql, id: number): Promise<User | null> {
+  const rows = await sql<UserRecord[]>`SELECT id, username, role, created_at, created_by, disabled_at FROM idem.users WHERE id = ${id}`;
+  return rows[0] ? toUser(rows[0]) : null;
+}

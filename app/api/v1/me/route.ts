@@ -1,0 +1,9 @@
+import { apiRoute } from "@/lib/api/route";
+
+export const dynamic = "force-dynamic";
+
+/** Who the credentials belong to: lets automation check a token before relying on it. */
+export const GET = apiRoute({
+  role: "viewer",
+  handler: async ({ actor }) => ({ name: actor.name, role: actor.role, via: actor.via }),
+});

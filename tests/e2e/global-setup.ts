@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { childProcessEnv, env, searchPath } from "@/lib/env";
 import { resolveServers } from "@/lib/embedded/servers";
-import { cloneDatabase, databaseUrlFor, prepareTemplateDatabase } from "../helpers/template";
+import { cloneDatabase, databaseUrlFor, dropDatabase, prepareTemplateDatabase } from "../helpers/template";
 import { startConsole } from "./console-process";
 import { E2E_ACCOUNTS, STATE_FILE, storageStatePath, type E2EState } from "./state";
 import playwrightConfig from "../../playwright.config";
@@ -72,6 +72,8 @@ export default async function globalSetup() {
 
   return async () => {
     await app.stop();
+    await dropDatabase(servers.databaseUrl, database).catch(() => undefined);
+    await dropDatabase(servers.databaseUrl, templateDatabase).catch(() => undefined);
     await servers.stop();
   };
 }

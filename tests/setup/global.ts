@@ -4,7 +4,7 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { env, searchPath } from "@/lib/env";
 import { resolveServers, type Servers } from "@/lib/embedded/servers";
-import { prepareTemplateDatabase } from "../helpers/template";
+import { dropDatabase, prepareTemplateDatabase } from "../helpers/template";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -15,6 +15,7 @@ declare module "vitest" {
 }
 
 let servers: Servers | null = null;
+let template: string | null = null;
 
 /**
  * `npm test` passes DATABASE_URL / REDIS_URL; run directly without them, Vitest starts the embedded
@@ -30,11 +31,13 @@ export async function setup(project: TestProject) {
     pathVariable: searchPath,
   });
   const templateDatabase = await prepareTemplateDatabase(servers.databaseUrl);
+  template = templateDatabase;
   project.provide("databaseUrl", servers.databaseUrl);
   project.provide("redisUrl", servers.redisUrl);
   project.provide("templateDatabase", templateDatabase);
 }
 
 export async function teardown() {
+  if (servers && template) await dropDatabase(servers.databaseUrl, template).catch(() => undefined);
   await servers?.stop();
 }

@@ -1,6 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { env } from "@/lib/env";
 import { pageParamsFor } from "@/lib/params";
+import { errorPageHtml } from "@/lib/params/error-page";
 import { describeIssue, searchParamsToObject } from "@/lib/params/registry";
 
 /**
@@ -32,7 +33,7 @@ export function proxy(request: NextRequest) {
   requestHeaders.set("content-security-policy", csp);
   requestHeaders.set("x-idem-path", `${request.nextUrl.pathname}${request.nextUrl.search}`);
 
-  const response = badParameters(request, requestHeaders) ?? NextResponse.next({ request: { headers: requestHeaders } });
+  const response = badParameters(request) ?? NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set("content-security-policy", csp);
   response.headers.set("x-frame-options", "DENY");
   response.headers.set("x-content-type-options", "nosniff");
@@ -42,17 +43,25 @@ export function proxy(request: NextRequest) {
   return response;
 }
 
-/** A page request whose query does not parse is answered 400, with the reason, before the page renders. */
-function badParameters(request: NextRequest, requestHeaders: Headers): NextResponse | null {
+/**
+ * A page request whose query does not parse is answered 400, with the reason, before the page renders.
+ * The answer is a small HTML page of its own: Next keeps neither a rewrite's status nor lets a page set
+ * one, so a rewrite to /bad-request would say 400 in the page but 200 on the wire.
+ */
+function badParameters(request: NextRequest): NextResponse | null {
   const { pathname, searchParams } = request.nextUrl;
   const entry = pageParamsFor(pathname);
   if (!entry) return null;
   const parsed = entry.schema.safeParse(searchParamsToObject(searchParams));
   if (parsed.success) return null;
-  const target = new URL("/bad-request", request.url);
-  target.searchParams.set("message", describeIssue(parsed.error));
-  target.searchParams.set("path", pathname);
-  return NextResponse.rewrite(target, { status: 400, request: { headers: requestHeaders } });
+  const html = errorPageHtml({
+    status: 400,
+    title: "Bad request",
+    message: describeIssue(parsed.error),
+    backHref: pathname,
+    backLabel: "Open the page without the bad parameters",
+  });
+  return new NextResponse(html, { status: 400, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
 }
 
 export const config = {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseLockTemplate } from "./locks/templates";
 
 /**
  * The only reader of process.env. Parsed once, at start: a bad value fails here, naming the variable,
@@ -21,6 +22,25 @@ const urlWithProtocols = (protocols: string[], example: string) =>
       .optional(),
   );
 
+/** `?cluster=1` on REDIS_URL: the URL is a seed node of a Redis Cluster (see lib/redis.ts). */
+const redisUrl = z.preprocess(
+  blankAsUnset,
+  z
+    .string()
+    .refine((value) => {
+      try {
+        return ["redis:", "rediss:"].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, "must be a URL like redis://127.0.0.1:6379 (add ?cluster=1 for a Redis Cluster seed node)")
+    .refine((value) => {
+      const cluster = URL.canParse(value) ? new URL(value).searchParams.get("cluster") : null;
+      return cluster === null || ["0", "1", "true", "false"].includes(cluster);
+    }, "cluster= must be 1 or 0")
+    .optional(),
+);
+
 const list = z.preprocess(
   (value) => (typeof value === "string" ? value.split(",").map((item) => item.trim()).filter(Boolean) : value),
   z.array(z.string().min(1)).default([]),
@@ -31,7 +51,7 @@ const envSchema = z.object({
   /** Unset: the launcher starts an embedded Postgres under IDEM_DATA_DIR and sets this for the app. */
   DATABASE_URL: urlWithProtocols(["postgres:", "postgresql:"], "postgres://user@127.0.0.1:5432/db"),
   /** Unset: the launcher starts a redis-server child on a free port and sets this for the app. */
-  REDIS_URL: urlWithProtocols(["redis:", "rediss:"], "redis://127.0.0.1:6379"),
+  REDIS_URL: redisUrl,
   IDEM_DATA_DIR: z.preprocess(blankAsUnset, z.string().default(".idem")),
   IDEM_REDIS_SERVER_BIN: z.preprocess(blankAsUnset, z.string().optional()),
   PORT: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(65535).default(3000)),
@@ -40,6 +60,21 @@ const envSchema = z.object({
   IDEM_LOCK_PREFIX: z.preprocess(blankAsUnset, z.string().min(1).default("idem:lock:")),
   /** Extra SCAN patterns for locks written by other code, e.g. `lock:*,task:*`. */
   IDEM_LOCK_PATTERNS: list,
+  /**
+   * Key templates that map other code's locks to their runs, comma-separated: `lock:order:{key}=charge_invoice`
+   * (task fixed, key from the lock key), `jobs:{task}:{key}`, `task:{id}` (run id). Each is also scanned.
+   */
+  IDEM_LOCK_TEMPLATES: list.superRefine((templates, check) => {
+    for (const template of templates) {
+      try {
+        parseLockTemplate(template);
+      } catch (error) {
+        check.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }),
+  /** The Locks screen examines at most this many keys per view, so a page view never costs Redis much. */
+  IDEM_LOCK_SCAN_MAX_KEYS: z.preprocess(blankAsUnset, z.coerce.number().int().min(100).max(1_000_000).default(10_000)),
   /** Demo workload: keep a trickle of runs going while the console runs. */
   IDEM_DEMO_TRICKLE: z.preprocess(blankAsUnset, z.enum(["on", "off"]).default("on")),
 });

@@ -89,6 +89,8 @@ export async function startRedisServer(options: {
   port?: number;
   /** As for Postgres: reuse a server already running for this directory; with adopt, stop() stops it. */
   adopt?: boolean;
+  /** More redis-server arguments, e.g. `--cluster-enabled yes` for a cluster node in tests. */
+  extraArgs?: string[];
 }): Promise<RedisServerHandle> {
   await mkdir(options.dir, { recursive: true });
   const pidFile = path.join(options.dir, "redis-server.pid");
@@ -112,7 +114,7 @@ export async function startRedisServer(options: {
   let child: ChildProcess;
 
   const launch = async () => {
-    child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", options.dir], {
+    child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", options.dir, ...(options.extraArgs ?? [])], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     await waitForReady(child, port);

@@ -1,0 +1,503 @@
+import "server-only";
+import { once } from "node:events";
+import { Cluster, type ChainableCommander, type Redis } from "ioredis";
+import type postgres from "postgres";
+import type { RunStatus } from "@/lib/ledger/schema";
+import { classifyLock, lockClasses, type Classification, type LockClass } from "./classify";
+import type { RedisClient } from "./commands";
+import { coveredBy, globMatch } from "./glob";
+import { isInventoried, mapLockKey, type LockConfig, type LockMapping } from "./config";
+
+/**
+ * The lock inventory: SCAN (never KEYS) over the configured patterns, on every master of a Cluster, in
+ * bounded steps, so Redis is never blocked by a page view:
+ *
+ * - SCAN ... MATCH <pattern> COUNT 500: each call visits a bounded number of buckets;
+ * - per batch of at most 250 keys, ONE pipeline of OBJECT IDLETIME, TYPE, PTTL, GETRANGE per key (plain
+ *   commands, not a MULTI, so other clients' commands interleave with ours), then ONE SQL query that
+ *   maps the batch's keys to their runs;
+ * - at most `maxKeys` keys per inventory (the screen says when it stopped there).
+ *
+ * The same code reads single keys again before a release (inspectLocks), so the class the server acts
+ * on is computed exactly as the class the operator saw.
+ */
+
+/** Values longer than this are shown cut, and cannot be released from the console (it must compare all of it). */
+export const MAX_VALUE_BYTES = 1024;
+const DEFAULT_SCAN_COUNT = 500;
+const DEFAULT_BATCH_SIZE = 250;
+const P99_TTL_MS = 60_000;
+const P99_SAMPLE = 1000;
+const P99_MIN_RUNS = 20;
+const READY_TIMEOUT_MS = 3000;
+
+export interface LockRun {
+  id: number;
+  taskName: string;
+  idempotencyKey: string;
+  status: RunStatus;
+  leaseToken: string | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date | null;
+  /** Running with lease_expires_at in the future, by the database's clock. */
+  leaseLive: boolean;
+  fencingToken: number;
+}
+
+export interface LockEntry {
+  key: string;
+  /** Redis TYPE: locks are strings; other libraries use hashes, which the console shows but never deletes. */
+  type: string;
+  /** The exact value, when it can be compared (a string of valid UTF-8 up to MAX_VALUE_BYTES); else null. */
+  value: string | null;
+  /** What to show: the value, or a cut / escaped form of it, or `<hash>`. */
+  preview: string;
+  valueBytes: number | null;
+  /** -1: no expiry. */
+  pttlMs: number;
+  /** OBJECT IDLETIME; null when the server does not track it (an LFU eviction policy). */
+  idleSeconds: number | null;
+  mapping: LockMapping | null;
+  run: LockRun | null;
+  taskP99Ms: number | null;
+  classification: Classification;
+  /** Null when the console can release it; otherwise why not. */
+  notReleasable: string | null;
+}
+
+export interface RedisCallTiming {
+  command: "SCAN" | "PIPELINE";
+  node: string;
+  ms: number;
+  /** Keys returned (SCAN) or commands sent (PIPELINE). */
+  size: number;
+}
+
+export interface WalkOptions {
+  /** Scan only this pattern (one of config.patterns). */
+  pattern?: string;
+  maxKeys?: number;
+  scanCount?: number;
+  batchSize?: number;
+  /** Benchmarks record every Redis round trip through this. */
+  onRedisCall?: (timing: RedisCallTiming) => void;
+}
+
+export interface WalkStats {
+  patterns: string[];
+  nodes: string[];
+  examined: number;
+  capped: boolean;
+  maxKeys: number;
+  scanCalls: number;
+  pipelines: number;
+  sqlQueries: number;
+  /** Redis before 7.2 cannot read a value without touching it, so idle time counts the console's own reads. */
+  idleCountsConsoleReads: boolean;
+  durationMs: number;
+}
+
+export interface LockInventory extends WalkStats {
+  locks: LockEntry[];
+  counts: Record<LockClass, number>;
+}
+
+interface RawKeyState {
+  key: string;
+  type: string;
+  pttlMs: number;
+  idleSeconds: number | null;
+  value: Buffer | null;
+}
+
+function nodeName(node: Redis): string {
+  return `${node.options.host ?? "127.0.0.1"}:${node.options.port ?? 6379}`;
+}
+
+async function masters(redis: RedisClient): Promise<Redis[]> {
+  if (!(redis instanceof Cluster)) return [redis];
+  if (redis.status !== "ready") {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        once(redis, "ready"),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`Redis Cluster not ready within ${READY_TIMEOUT_MS} ms (status ${redis.status})`)), READY_TIMEOUT_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const nodes = redis.nodes("master");
+  if (!nodes.length) throw new Error("Redis Cluster reports no master nodes");
+  return nodes;
+}
+
+const noTouchUnsupported = new WeakSet<Redis>();
+
+/**
+ * CLIENT NO-TOUCH (Redis 7.2+) lets the console read values without resetting their idle time, so
+ * "idle" keeps meaning "since the holder last touched it". Returns false where it is not supported.
+ */
+async function readWithoutTouching(node: Redis): Promise<boolean> {
+  if (noTouchUnsupported.has(node)) return false;
+  try {
+    await node.call("CLIENT", "NO-TOUCH", "ON");
+    return true;
+  } catch (error) {
+    // Only a server that does not know the subcommand is remembered; a dead one fails the inventory.
+    if (!(error instanceof Error) || !/unknown subcommand|syntax error/i.test(error.message)) throw error;
+    noTouchUnsupported.add(node);
+    return false;
+  }
+}
+
+function queueReads(pipeline: ChainableCommander, key: string) {
+  // IDLETIME first: of these four, only GETRANGE counts as an access.
+  pipeline.object("IDLETIME", key);
+  pipeline.type(key);
+  pipeline.pttl(key);
+  pipeline.getrangeBuffer(key, 0, MAX_VALUE_BYTES);
+}
+
+function parseReads(keys: string[], replies: Array<[Error | null, unknown]>): RawKeyState[] {
+  return keys.map((key, i) => {
+    const at = (j: number) => replies[i * 4 + j] ?? [new Error("no reply"), null];
+    const [idleError, idle] = at(0);
+    const [typeError, type] = at(1);
+    const [pttlError, pttl] = at(2);
+    const [valueError, value] = at(3);
+    if (typeError) throw typeError;
+    if (pttlError) throw pttlError;
+    return {
+      key,
+      type: String(type),
+      pttlMs: Number(pttl),
+      idleSeconds: idleError || idle === null ? null : Number(idle),
+      // WRONGTYPE for non-strings: expected, their value is shown as <type>.
+      value: valueError || !Buffer.isBuffer(value) ? null : value,
+    };
+  });
+}
+
+async function timed<T>(onCall: WalkOptions["onRedisCall"], command: RedisCallTiming["command"], node: string, size: (result: T) => number, call: () => Promise<T>): Promise<T> {
+  if (!onCall) return call();
+  const started = performance.now();
+  const result = await call();
+  onCall({ command, node, ms: performance.now() - started, size: size(result) });
+  return result;
+}
+
+async function readOnNode(node: Redis, keys: string[], onCall?: WalkOptions["onRedisCall"]): Promise<RawKeyState[]> {
+  const pipeline = node.pipeline();
+  for (const key of keys) queueReads(pipeline, key);
+  const replies = await timed(onCall, "PIPELINE", nodeName(node), () => keys.length * 4, () => pipeline.exec());
+  if (!replies) throw new Error("Redis pipeline was discarded");
+  return parseReads(keys, replies);
+}
+
+/** Specific keys, wherever they live: one pipeline on a single node; per key (one slot each) on a Cluster. */
+async function readKeys(redis: RedisClient, keys: string[]): Promise<RawKeyState[]> {
+  if (!(redis instanceof Cluster)) return readOnNode(redis, keys);
+  await masters(redis);
+  const out: RawKeyState[] = [];
+  for (let i = 0; i < keys.length; i += 50) {
+    const chunk = keys.slice(i, i + 50);
+    const states = await Promise.all(
+      chunk.map(async (key) => {
+        const pipeline = redis.pipeline();
+        queueReads(pipeline, key);
+        const replies = await pipeline.exec();
+        if (!replies) throw new Error("Redis pipeline was discarded");
+        return parseReads([key], replies)[0]!;
+      }),
+    );
+    out.push(...states);
+  }
+  return out;
+}
+
+type RawRunRow = {
+  id: string;
+  task_name: string;
+  idempotency_key: string;
+  status: RunStatus;
+  lease_token: string | null;
+  lease_owner: string | null;
+  lease_expires_at: Date | string | null;
+  lease_live: boolean;
+  fencing_token: string;
+};
+
+const pairKey = (task: string, key: string) => `${task}\u0000${key}`;
+
+/** One query for a batch: runs by (task, key) through the unique index, and by id. */
+async function findRuns(sql: postgres.Sql, mappings: LockMapping[]): Promise<{ byPair: Map<string, LockRun>; byId: Map<number, LockRun> }> {
+  const pairs = mappings.filter((m) => m.by === "task_key");
+  const ids = [...new Set(mappings.flatMap((m) => (m.by === "id" ? [m.runId] : [])))];
+  const byPair = new Map<string, LockRun>();
+  const byId = new Map<number, LockRun>();
+  if (!pairs.length && !ids.length) return { byPair, byId };
+  const rows = await sql<RawRunRow[]>`
+    WITH wanted AS (
+      SELECT * FROM unnest(${sql.array(pairs.map((p) => p.task))}::text[], ${sql.array(pairs.map((p) => p.key))}::text[]) AS w(task_name, idempotency_key)
+    ), found AS (
+      SELECT r.* FROM wanted JOIN idem.task_runs r ON r.task_name = wanted.task_name AND r.idempotency_key = wanted.idempotency_key
+      UNION
+      SELECT r.* FROM idem.task_runs r WHERE r.id = ANY(${sql.array(ids.map(String))}::bigint[])
+    )
+    SELECT id, task_name, idempotency_key, status, lease_token::text AS lease_token, lease_owner, lease_expires_at,
+           (status = 'running' AND lease_expires_at > now()) AS lease_live, fencing_token
+    FROM found`;
+  for (const row of rows) {
+    const run: LockRun = {
+      id: Number(row.id),
+      taskName: row.task_name,
+      idempotencyKey: row.idempotency_key,
+      status: row.status,
+      leaseToken: row.lease_token,
+      leaseOwner: row.lease_owner,
+      leaseExpiresAt: row.lease_expires_at === null ? null : new Date(row.lease_expires_at),
+      leaseLive: row.lease_live === true,
+      fencingToken: Number(row.fencing_token),
+    };
+    byPair.set(pairKey(run.taskName, run.idempotencyKey), run);
+    byId.set(run.id, run);
+  }
+  return { byPair, byId };
+}
+
+const p99Cache = new WeakMap<postgres.Sql, Map<string, { p99Ms: number | null; at: number }>>();
+
+/**
+ * p99 duration of each task's last 1000 finished runs (started_at to finished_at of the final attempt),
+ * walked backwards on task_runs_task_created_idx; null with fewer than 20 runs. Cached for a minute per
+ * database, so page views do not recompute it.
+ */
+export async function taskP99s(sql: postgres.Sql, tasks: string[]): Promise<Map<string, number | null>> {
+  return (await loadTaskP99s(sql, tasks)).p99s;
+}
+
+async function loadTaskP99s(sql: postgres.Sql, tasks: string[]): Promise<{ p99s: Map<string, number | null>; queried: boolean }> {
+  let cache = p99Cache.get(sql);
+  if (!cache) p99Cache.set(sql, (cache = new Map()));
+  const now = Date.now();
+  const missing = [...new Set(tasks)].filter((task) => {
+    const hit = cache.get(task);
+    return !hit || now - hit.at > P99_TTL_MS;
+  });
+  if (missing.length) {
+    const rows = await sql<{ task_name: string; runs: string; p99_ms: number | null }[]>`
+      SELECT t.task_name, count(d.ms) AS runs, percentile_cont(0.99) WITHIN GROUP (ORDER BY d.ms) AS p99_ms
+      FROM unnest(${sql.array(missing)}::text[]) AS t(task_name)
+      CROSS JOIN LATERAL (
+        SELECT extract(epoch FROM r.finished_at - r.started_at) * 1000 AS ms
+        FROM idem.task_runs r
+        WHERE r.task_name = t.task_name AND r.status IN ('succeeded', 'failed')
+          AND r.started_at IS NOT NULL AND r.finished_at IS NOT NULL
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT ${P99_SAMPLE}
+      ) d
+      GROUP BY t.task_name`;
+    const found = new Map(rows.map((row) => [row.task_name, Number(row.runs) >= P99_MIN_RUNS && row.p99_ms !== null ? Number(row.p99_ms) : null]));
+    for (const task of missing) cache.set(task, { p99Ms: found.get(task) ?? null, at: now });
+  }
+  return { p99s: new Map(tasks.map((task) => [task, cache.get(task)?.p99Ms ?? null])), queried: missing.length > 0 };
+}
+
+function decodeValue(state: RawKeyState): Pick<LockEntry, "value" | "preview" | "valueBytes" | "notReleasable"> {
+  if (state.type !== "string") {
+    return {
+      value: null,
+      preview: `<${state.type}>`,
+      valueBytes: null,
+      notReleasable: `A ${state.type}, not a string: compare-and-delete only releases string locks. Whatever library wrote it must release it.`,
+    };
+  }
+  const bytes = state.value ?? Buffer.alloc(0);
+  if (bytes.length > MAX_VALUE_BYTES) {
+    return {
+      value: null,
+      preview: `${new TextDecoder().decode(bytes.subarray(0, 200))}…`,
+      valueBytes: null,
+      notReleasable: `The value is longer than ${MAX_VALUE_BYTES} bytes: the console only releases values it can show in full.`,
+    };
+  }
+  try {
+    const value = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return { value, preview: value, valueBytes: bytes.length, notReleasable: null };
+  } catch {
+    const escaped = [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
+    return { value: null, preview: escaped, valueBytes: bytes.length, notReleasable: "The value is binary (not UTF-8): release it with redis-cli after checking it." };
+  }
+}
+
+/** Reads done: map to runs (one query), task p99s (cached), classify. Keys that vanished meanwhile are dropped. */
+async function describeStates(sql: postgres.Sql, config: LockConfig, states: RawKeyState[]): Promise<{ entries: LockEntry[]; queries: number }> {
+  const present = states.filter((s) => s.type !== "none" && s.pttlMs !== -2);
+  const mapped = present.map((state) => ({ state, mapping: mapLockKey(config, state.key) }));
+  const mappings = mapped.flatMap((m) => (m.mapping ? [m.mapping] : []));
+  const runs = await findRuns(sql, mappings);
+  let queries = mappings.length ? 1 : 0;
+  const runFor = (mapping: LockMapping | null): LockRun | null => {
+    if (!mapping) return null;
+    return (mapping.by === "id" ? runs.byId.get(mapping.runId) : runs.byPair.get(pairKey(mapping.task, mapping.key))) ?? null;
+  };
+  const withRuns = mapped.map((m) => ({ ...m, run: runFor(m.mapping) }));
+  const tasks = withRuns.flatMap(({ run, mapping }) => (run ? [run.taskName] : mapping?.by === "task_key" ? [mapping.task] : []));
+  const { p99s, queried } = await loadTaskP99s(sql, tasks);
+  if (queried) queries++;
+
+  const entries = withRuns.map(({ state, mapping, run }): LockEntry => {
+    const decoded = decodeValue(state);
+    const task = run?.taskName ?? (mapping?.by === "task_key" ? mapping.task : null);
+    const taskP99Ms = task ? (p99s.get(task) ?? null) : null;
+    // The TTL it was given (or last extended to): what is left plus the time since it was last written.
+    const ttlEstimateMs = state.pttlMs > 0 && state.idleSeconds !== null ? state.pttlMs + state.idleSeconds * 1000 : null;
+    const classification = classifyLock({
+      value: state.type === "string" ? (decoded.value ?? decoded.preview) : null,
+      pttlMs: state.pttlMs,
+      compareToken: mapping?.source === "sdk",
+      mapped: mapping !== null,
+      run: run ? { status: run.status, leaseToken: run.leaseToken, leaseLive: run.leaseLive } : null,
+      ttlEstimateMs,
+      taskP99Ms,
+      extendedByHeartbeat: mapping?.source === "sdk",
+    });
+    return {
+      key: state.key,
+      type: state.type,
+      ...decoded,
+      pttlMs: state.pttlMs,
+      idleSeconds: state.idleSeconds,
+      mapping,
+      run,
+      taskP99Ms,
+      classification,
+    };
+  });
+  return { entries, queries };
+}
+
+/**
+ * Walks every lock under the configured patterns (or one of them), handing each described batch to
+ * `onBatch`, without keeping them: the benchmark walks a million keys this way. The page uses listLocks.
+ */
+export async function walkLocks(
+  redis: RedisClient,
+  sql: postgres.Sql,
+  config: LockConfig,
+  options: WalkOptions,
+  onBatch: (locks: LockEntry[]) => void | Promise<void>,
+): Promise<WalkStats> {
+  const started = performance.now();
+  // SCAN walks the whole keyspace once per pattern, whatever MATCH says: skip patterns a plain prefix
+  // pattern before them already covers (a template's `lock:order:*` under `lock:*`).
+  const patterns = options.pattern
+    ? config.patterns.filter((p) => p === options.pattern)
+    : config.patterns.filter((p, i) => !config.patterns.slice(0, i).some((earlier) => coveredBy(p, earlier)));
+  if (options.pattern && !patterns.length) throw new Error(`not a configured lock pattern: ${options.pattern}`);
+  const maxKeys = options.maxKeys ?? config.maxKeys;
+  const scanCount = options.scanCount ?? DEFAULT_SCAN_COUNT;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const nodes = await masters(redis);
+  const stats: WalkStats = {
+    patterns,
+    nodes: nodes.map(nodeName),
+    examined: 0,
+    capped: false,
+    maxKeys,
+    scanCalls: 0,
+    pipelines: 0,
+    sqlQueries: 0,
+    idleCountsConsoleReads: false,
+    durationMs: 0,
+  };
+  for (const node of nodes) if (!(await readWithoutTouching(node))) stats.idleCountsConsoleReads = true;
+
+  // SCAN may return a key twice (while the table rehashes), and patterns may overlap.
+  const seen = new Set<string>();
+  const flush = async (node: Redis, keys: string[]) => {
+    if (!keys.length) return;
+    const states = await readOnNode(node, keys, options.onRedisCall);
+    stats.pipelines++;
+    const { entries, queries } = await describeStates(sql, config, states);
+    stats.sqlQueries += queries;
+    await onBatch(entries);
+  };
+
+  outer: for (const pattern of patterns) {
+    for (const node of nodes) {
+      let cursor = "0";
+      let pending: string[] = [];
+      do {
+        const [next, keys] = await timed(options.onRedisCall, "SCAN", nodeName(node), (r) => r[1].length, () => node.scan(cursor, "MATCH", pattern, "COUNT", scanCount));
+        stats.scanCalls++;
+        cursor = next;
+        for (const key of keys) {
+          if (seen.has(key)) continue;
+          if (stats.examined >= maxKeys) {
+            stats.capped = true;
+            break;
+          }
+          seen.add(key);
+          stats.examined++;
+          pending.push(key);
+          if (pending.length >= batchSize) {
+            await flush(node, pending);
+            pending = [];
+          }
+        }
+        if (stats.capped) {
+          await flush(node, pending);
+          break outer;
+        }
+      } while (cursor !== "0");
+      await flush(node, pending);
+    }
+  }
+  stats.durationMs = performance.now() - started;
+  return stats;
+}
+
+/** Locks first that need attention, held ones last; within a class, the longest untouched first. */
+const classOrder: Record<LockClass, number> = { no_ttl: 0, stale: 1, token_mismatch: 2, orphaned: 3, held: 4 };
+
+export function emptyCounts(): Record<LockClass, number> {
+  return Object.fromEntries(lockClasses.map((c) => [c, 0])) as Record<LockClass, number>;
+}
+
+export async function listLocks(redis: RedisClient, sql: postgres.Sql, config: LockConfig, options: WalkOptions = {}): Promise<LockInventory> {
+  const locks: LockEntry[] = [];
+  const stats = await walkLocks(redis, sql, config, options, (batch) => {
+    locks.push(...batch);
+  });
+  const counts = emptyCounts();
+  for (const lock of locks) counts[lock.classification.class]++;
+  locks.sort(
+    (a, b) =>
+      classOrder[a.classification.class] - classOrder[b.classification.class] ||
+      (b.idleSeconds ?? -1) - (a.idleSeconds ?? -1) ||
+      (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+  return { ...stats, locks, counts };
+}
+
+/**
+ * The current state of specific keys, described exactly as the inventory describes them; null for a key
+ * that no longer exists. Keys outside every configured pattern are never read (the caller refuses them).
+ */
+export async function inspectLocks(redis: RedisClient, sql: postgres.Sql, config: LockConfig, keys: string[]): Promise<Map<string, LockEntry | null>> {
+  const wanted = [...new Set(keys)].filter((key) => isInventoried(config, key));
+  const out = new Map<string, LockEntry | null>(wanted.map((key) => [key, null]));
+  if (!wanted.length) return out;
+  const { entries } = await describeStates(sql, config, await readKeys(redis, wanted));
+  for (const entry of entries) out.set(entry.key, entry);
+  return out;
+}
+
+/** Which configured pattern a key falls under first (for the screen's pattern column and filter). */
+export function patternOf(config: LockConfig, key: string): string | null {
+  return config.patterns.find((pattern) => globMatch(pattern, key)) ?? null;
+}

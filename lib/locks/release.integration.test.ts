@@ -1,0 +1,234 @@
+import { randomUUID } from "node:crypto";
+import type postgres from "postgres";
+import { describe, expect, it } from "vitest";
+import type { Role } from "@/lib/auth/roles";
+import { performOperation } from "@/lib/ops/perform";
+import { useTestDatabase, useTestRedis } from "@/tests/helpers/db";
+import { lockWorld } from "@/tests/helpers/locks";
+import type { LockClass } from "./classify";
+import { lockOperations, releaseLockSchema, releaseLocksSchema } from "./operations";
+
+const db = useTestDatabase();
+const testRedis = useTestRedis();
+
+function setup() {
+  const { sql } = db();
+  const { redis, prefix } = testRedis();
+  const w = lockWorld(sql, redis, prefix);
+  const ops = lockOperations({ redis: () => redis, config: () => w.config });
+  const as = (name: string, role: Role = "operator") => ({ actor: { name, role, via: "console" as const }, requestId: randomUUID(), sql });
+  const release = (
+    input: { key: string; value: string; class: LockClass; reason?: string; confirmKey?: string; expireLease?: "on"; leaseToken?: string },
+    who = as("olga"),
+  ) => performOperation(ops.release, releaseLockSchema.parse(input), who);
+  const releaseMany = (locks: Array<{ key: string; value: string; class: LockClass }>, reason?: string, who = as("olga")) =>
+    performOperation(ops.releaseBulk, releaseLocksSchema.parse({ lock: locks.map((l) => JSON.stringify(l)), reason }), who);
+  return { sql, redis, prefix, w, as, release, releaseMany };
+}
+
+type AuditRow = { action: string; actor: string; target_id: string; outcome: string; precondition: Record<string, unknown>; outcome_detail: Record<string, unknown>; reason: string | null; request_id: string };
+
+async function auditRows(sql: postgres.Sql, action = "lock.release"): Promise<AuditRow[]> {
+  return sql<AuditRow[]>`
+    SELECT action, actor, target_id, outcome, precondition, outcome_detail, reason, request_id
+    FROM idem.operator_actions WHERE action = ${action} ORDER BY id`;
+}
+
+describe("releasing a lock from the console", () => {
+  it("deletes a stale lock by compare-and-delete with the value seen, and audits it", async () => {
+    const { sql, redis, w, release } = setup();
+    const done = await w.claimWithLock("send_email", "k1");
+    await w.ledger.completeRun(done.lease, null);
+
+    const result = await release({ key: done.lockKey, value: done.token, class: "stale", reason: "worker crashed before unlock" });
+    expect(result).toMatchObject({ ok: true, message: expect.stringContaining("Released") });
+    expect(await redis.exists(done.lockKey)).toBe(0);
+    const [row] = await auditRows(sql);
+    expect(row).toMatchObject({
+      actor: "olga",
+      target_id: done.lockKey,
+      outcome: "done",
+      reason: "worker crashed before unlock",
+      precondition: { value: done.token, class: "stale" },
+      outcome_detail: { result: "released", class: "stale", runId: done.runId },
+    });
+  });
+
+  it("with a stale value deletes nothing, says what is there now, and audits the refusal", async () => {
+    const { sql, redis, w, release } = setup();
+    const key = w.key("lock:order:42");
+    await redis.set(key, "processing-by-a", "EX", 300);
+    const seen = "processing-by-a";
+    await redis.set(key, "processing-by-b", "EX", 300); // re-acquired after the page loaded
+
+    const result = await release({ key, value: seen, class: "orphaned" });
+    expect(result).toMatchObject({ ok: false, message: expect.stringContaining('now holds "processing-by-b"') });
+    expect(await redis.get(key)).toBe("processing-by-b");
+    const [row] = await auditRows(sql);
+    expect(row).toMatchObject({
+      outcome: "refused",
+      precondition: { value: seen, class: "orphaned" },
+      outcome_detail: { result: "changed", current: { value: "processing-by-b" } },
+    });
+  });
+
+  it("a key that another library turned into a hash is reported as changed and never deleted", async () => {
+    const { redis, w, release } = setup();
+    const key = w.key("lock:redisson-ish");
+    await redis.hset(key, "8d3c:1", "1");
+    expect(await release({ key, value: "1", class: "orphaned" })).toMatchObject({ ok: false, message: expect.stringContaining('now holds "<hash>"') });
+    expect(await redis.type(key)).toBe("hash");
+  });
+
+  it("two operators releasing the same lock at once: it is deleted once, the other is told it is gone", async () => {
+    const { sql, redis, w, release, as } = setup();
+    const stuck = await w.claimWithLock("transcode_file", "crashed", { ttlMs: 3_600_000 });
+    await w.expireLease(stuck.runId);
+    const input = { key: stuck.lockKey, value: stuck.token, class: "stale" as const };
+
+    const results = await Promise.all([release(input, as("ann")), release(input, as("bob"))]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(results.filter((r) => !r.ok)).toEqual([expect.objectContaining({ message: expect.stringContaining("no longer exists") })]);
+    expect(await redis.exists(stuck.lockKey)).toBe(0);
+    const rows = await auditRows(sql);
+    expect(rows.map((r) => r.outcome_detail.result).sort()).toEqual(["gone", "released"]);
+  });
+
+  it("a held lock needs the key typed back and a reason", async () => {
+    const { redis, w, release } = setup();
+    const held = await w.claimWithLock("send_email", "busy");
+    const input = { key: held.lockKey, value: held.token, class: "held" as const };
+
+    expect(await release(input)).toMatchObject({ ok: false, message: expect.stringContaining("typed back") });
+    expect(await release({ ...input, reason: "worker pod deleted", confirmKey: `${held.lockKey}x` })).toMatchObject({ ok: false });
+    expect(await release({ ...input, confirmKey: held.lockKey })).toMatchObject({ ok: false });
+    expect(await redis.get(held.lockKey)).toBe(held.token);
+
+    expect(await release({ ...input, reason: "worker pod deleted", confirmKey: held.lockKey })).toMatchObject({ ok: true });
+    expect(await redis.exists(held.lockKey)).toBe(0);
+  });
+
+  it("a lock that became held since the page loaded is refused, even though the value is the same", async () => {
+    const { redis, w, release } = setup();
+    const paused = await w.claimWithLock("send_email", "paused-worker");
+    await w.expireLease(paused.runId); // the page saw it stale...
+    await w.ledger.heartbeat(paused.lease); // ...then the worker woke up and renewed its lease
+
+    const result = await release({ key: paused.lockKey, value: paused.token, class: "stale" });
+    expect(result).toMatchObject({ ok: false, message: expect.stringContaining("now held") });
+    expect(await redis.get(paused.lockKey)).toBe(paused.token);
+  });
+
+  it("never touches a key outside the configured patterns", async () => {
+    const { redis, prefix, release } = setup();
+    const key = `${prefix}session:abc`;
+    await redis.set(key, "user-7");
+    expect(await release({ key, value: "user-7", class: "orphaned" })).toMatchObject({ ok: false, message: expect.stringContaining("not under any configured lock pattern") });
+    expect(await redis.get(key)).toBe("user-7");
+  });
+
+  it("a viewer is refused before anything is read, and the refusal is audited", async () => {
+    const { sql, redis, w, release, as } = setup();
+    const done = await w.claimWithLock("send_email", "viewer-try");
+    await w.ledger.completeRun(done.lease, null);
+    const result = await release({ key: done.lockKey, value: done.token, class: "stale" }, as("vic", "viewer"));
+    expect(result).toMatchObject({ ok: false, kind: "forbidden" });
+    expect(await redis.exists(done.lockKey)).toBe(1);
+    expect(await auditRows(sql)).toEqual([expect.objectContaining({ actor: "vic", outcome: "refused", outcome_detail: expect.objectContaining({ why: "forbidden" }) })]);
+  });
+});
+
+describe("expiring the run's lease with the release", () => {
+  it("ends the lease by CAS on the token seen, with a run_events row, when the worker is gone", async () => {
+    const { sql, redis, w, release } = setup();
+    // A worker with a one-hour lease whose pod was deleted: the lock is held until an operator steps in.
+    const gone = await w.claimWithLock("transcode_file", "long-lease", { leaseMs: 3_600_000, ttlMs: 3_600_000 });
+    const result = await release({
+      key: gone.lockKey,
+      value: gone.token,
+      class: "held",
+      reason: "node drained, worker gone",
+      confirmKey: gone.lockKey,
+      expireLease: "on",
+      leaseToken: gone.token,
+    });
+    expect(result).toMatchObject({ ok: true, message: expect.stringContaining("lease is now expired") });
+    expect(await redis.exists(gone.lockKey)).toBe(0);
+    const [run] = await sql<{ expired: boolean; status: string }[]>`SELECT lease_expires_at <= now() AS expired, status FROM idem.task_runs WHERE id = ${gone.runId}`;
+    expect(run).toEqual({ expired: true, status: "running" });
+    const events = await sql<{ kind: string; actor: string; detail: Record<string, unknown> }[]>`
+      SELECT kind, actor, detail FROM idem.run_events WHERE run_id = ${gone.runId} AND kind = 'lease_expired_by_operator'`;
+    expect(events).toEqual([{ kind: "lease_expired_by_operator", actor: "olga", detail: expect.objectContaining({ lock_key: gone.lockKey, reason: "node drained, worker gone" }) }]);
+
+    // Another worker can now take the run over.
+    const takeover = await w.ledger.claimRun({ task: "transcode_file", key: "long-lease", payload: { key: "long-lease" } });
+    expect(takeover).toMatchObject({ outcome: "claimed", previousStatus: "running" });
+  });
+
+  it("leaves the lease alone when the run was claimed again under another token", async () => {
+    const { sql, w, release } = setup();
+    const first = await w.claimWithLock("transcode_file", "retaken", { ttlMs: 3_600_000 });
+    await w.expireLease(first.runId);
+    const second = await w.ledger.claimRun({ task: "transcode_file", key: "retaken", payload: { key: "retaken" }, leaseMs: 60_000 });
+    expect(second.outcome).toBe("claimed");
+
+    // The operator saw the old lock (now token_mismatch) and the old lease token.
+    const result = await release({ key: first.lockKey, value: first.token, class: "token_mismatch", expireLease: "on", leaseToken: first.token });
+    expect(result).toMatchObject({ ok: true, message: expect.stringContaining("lease was left alone") });
+    const [run] = await sql<{ live: boolean }[]>`SELECT lease_expires_at > now() AS live FROM idem.task_runs WHERE id = ${first.runId}`;
+    expect(run?.live).toBe(true);
+    expect(await sql`SELECT 1 FROM idem.run_events WHERE run_id = ${first.runId} AND kind = 'lease_expired_by_operator'`).toHaveLength(0);
+  });
+});
+
+describe("bulk release", () => {
+  it("releases exactly the selected key + value pairs and audits one row per lock plus the request", async () => {
+    const { sql, redis, w, releaseMany } = setup();
+    const stale = await w.claimWithLock("send_email", "b1");
+    await w.ledger.completeRun(stale.lease, null);
+    const held = await w.claimWithLock("send_email", "b2");
+    const orphan = w.key("lock:report:daily");
+    await redis.set(orphan, "1", "EX", 3600);
+    const changed = w.key("lock:order:9");
+    await redis.set(changed, "new-holder", "EX", 300);
+    const gone = w.key("lock:order:10");
+    const untouched = w.key("lock:order:11"); // matches the same patterns, but was not selected
+    await redis.set(untouched, "1", "EX", 300);
+
+    const result = await releaseMany(
+      [
+        { key: stale.lockKey, value: stale.token, class: "stale" },
+        { key: held.lockKey, value: held.token, class: "held" },
+        { key: orphan, value: "1", class: "orphaned" },
+        { key: changed, value: "old-holder", class: "orphaned" },
+        { key: gone, value: "1", class: "orphaned" },
+      ],
+      "cleanup after incident 812",
+    );
+    expect(result).toMatchObject({ ok: true, message: "5 selected: 2 released, 1 changed since you looked (left alone), 1 already gone, 1 refused." });
+    expect(await redis.exists(stale.lockKey, orphan)).toBe(0);
+    expect(await redis.get(held.lockKey)).toBe(held.token);
+    expect(await redis.get(changed)).toBe("new-holder");
+    expect(await redis.get(untouched)).toBe("1");
+
+    const perLock = await auditRows(sql);
+    expect(perLock.map((r) => [r.target_id, r.outcome, r.outcome_detail.result])).toEqual([
+      [stale.lockKey, "done", "released"],
+      [held.lockKey, "refused", "refused"],
+      [orphan, "done", "released"],
+      [changed, "refused", "changed"],
+      [gone, "refused", "gone"],
+    ]);
+    const [summary] = await auditRows(sql, "lock.release_bulk");
+    expect(summary).toMatchObject({ outcome: "done", reason: "cleanup after incident 812", outcome_detail: { released: 2, changed: 1, gone: 1, refused: 1, selected: 5 } });
+    expect(perLock.map((r) => r.request_id)).toEqual([1, 2, 3, 4, 5].map((n) => `${summary!.request_id}/${n}`));
+    expect(perLock.every((r) => r.reason === "cleanup after incident 812")).toBe(true);
+  });
+
+  it("refuses more than 200 locks, and an empty selection, before doing anything", () => {
+    const many = Array.from({ length: 201 }, (_, i) => JSON.stringify({ key: `k${i}`, value: "v", class: "stale" }));
+    expect(releaseLocksSchema.safeParse({ lock: many }).success).toBe(false);
+    expect(releaseLocksSchema.safeParse({}).success).toBe(false);
+    expect(releaseLocksSchema.safeParse({ lock: "not json" }).success).toBe(false);
+  });
+});

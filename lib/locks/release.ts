@@ -1,0 +1,239 @@
+import "server-only";
+import type postgres from "postgres";
+import type { Json } from "@/lib/ledger/json";
+import type { LockClass } from "./classify";
+import type { RedisClient } from "./commands";
+import { isInventoried, type LockConfig } from "./config";
+import { inspectLocks, type LockEntry } from "./inventory";
+import { releaseLock } from "./locks";
+
+/**
+ * The console's release: compare-and-delete (lib/locks releaseLock, the same Lua script the SDK uses)
+ * with the exact value the operator saw. Before that, the server reads the lock again and classifies it
+ * the way the screen did, so a lock that became `held` since the page loaded is not released without
+ * the key typed back and a reason. If the value is no longer the one seen, nothing is deleted and the
+ * operator is told what is there now.
+ */
+export interface ReleaseRequest {
+  key: string;
+  /** The value shown on screen: the compare half of compare-and-delete. */
+  valueSeen: string;
+  classSeen: LockClass;
+  reason: string | null;
+  /** The key typed back by the operator; required when the lock is held. */
+  confirmKey: string | null;
+  /** Also end the run's lease now (its worker is gone), by CAS on the lease token the operator saw. */
+  expireLease: boolean;
+  leaseTokenSeen: string | null;
+}
+
+export interface CurrentState {
+  value: string;
+  pttlMs: number;
+  class: LockClass | null;
+}
+
+export type LeaseExpiry =
+  | { expired: true; runId: number; fencingToken: number }
+  | { expired: false; runId: number | null; why: string };
+
+export type ReleaseOutcome =
+  | { result: "released"; lock: LockEntry; lease: LeaseExpiry | null }
+  | { result: "changed"; current: CurrentState }
+  | { result: "gone" }
+  | { result: "refused"; why: "not_inventoried" | "needs_confirmation" | "held_in_bulk"; message: string; lock: LockEntry | null };
+
+export interface Operator {
+  actor: string;
+  requestId: string;
+}
+
+function describeCurrent(lock: LockEntry): CurrentState {
+  return { value: lock.value ?? lock.preview, pttlMs: lock.pttlMs, class: lock.classification.class };
+}
+
+/** Checks that need no Redis write: refused, changed or gone before compare-and-delete is even tried. */
+function precheck(
+  config: LockConfig,
+  request: ReleaseRequest,
+  current: LockEntry | null | undefined,
+  bulk: boolean,
+): Exclude<ReleaseOutcome, { result: "released" }> | null {
+  if (!isInventoried(config, request.key)) {
+    return {
+      result: "refused",
+      why: "not_inventoried",
+      message: "This key is not under any configured lock pattern, so the console will not touch it.",
+      lock: null,
+    };
+  }
+  if (!current) return { result: "gone" };
+  // A value the console cannot compare (not a string, binary, too long) is never equal to one it showed.
+  if (current.value !== request.valueSeen) return { result: "changed", current: describeCurrent(current) };
+  if (current.classification.class === "held") {
+    const run = current.run ? `run #${current.run.id} (${current.run.taskName}), whose lease is live` : "a live run";
+    if (bulk) {
+      return {
+        result: "refused",
+        why: "held_in_bulk",
+        message: `Held by ${run}: held locks are released one at a time, with the key typed back and a reason.`,
+        lock: current,
+      };
+    }
+    if (request.confirmKey !== request.key || !request.reason?.trim()) {
+      return {
+        result: "refused",
+        why: "needs_confirmation",
+        message:
+          request.classSeen === "held"
+            ? `Held by ${run}: releasing it needs the key typed back exactly and a reason.`
+            : `It is now held by ${run} (it was ${request.classSeen} when the page loaded). Reload, and release it as a held lock if you must: that needs the key typed back and a reason.`,
+        lock: current,
+      };
+    }
+  }
+  return null;
+}
+
+/**
+ * Ends the run's lease now, by compare-and-set on the lease token the operator saw, with its
+ * run_events row in the same statement (the ledger's rule for every change). A run whose token changed
+ * (claimed again) or that is no longer running matches no row and is left alone. Never extends a lease.
+ */
+export async function expireLeaseByOperator(
+  sql: postgres.Sql,
+  input: { runId: number; leaseTokenSeen: string; actor: string; lockKey: string; reason: string | null; requestId: string },
+): Promise<{ runId: number; fencingToken: number } | null> {
+  const rows = await sql<{ id: string; fencing_token: string }[]>`
+    WITH prev AS (
+      SELECT id, lease_expires_at, lease_owner FROM idem.task_runs WHERE id = ${input.runId}
+    ), expired AS (
+      UPDATE idem.task_runs r
+      SET lease_expires_at = LEAST(r.lease_expires_at, now()), updated_at = now()
+      FROM prev
+      WHERE r.id = prev.id AND r.lease_token = ${input.leaseTokenSeen}::uuid AND r.status = 'running'
+      RETURNING r.id, r.fencing_token, prev.lease_expires_at AS previous_lease_expires_at, prev.lease_owner
+    ), event AS (
+      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, detail)
+      SELECT id, 'lease_expired_by_operator', ${input.actor}, fencing_token,
+             jsonb_build_object('lock_key', ${input.lockKey}::text, 'lease_owner', lease_owner,
+                                'previous_lease_expires_at', previous_lease_expires_at,
+                                'reason', ${input.reason}::text, 'request_id', ${input.requestId}::text)
+      FROM expired
+    )
+    SELECT id, fencing_token FROM expired`;
+  const row = rows[0];
+  return row ? { runId: Number(row.id), fencingToken: Number(row.fencing_token) } : null;
+}
+
+async function compareAndDelete(
+  redis: RedisClient,
+  sql: postgres.Sql,
+  request: ReleaseRequest,
+  current: LockEntry,
+  operator: Operator,
+): Promise<ReleaseOutcome> {
+  const result = await releaseLock(redis, request.key, request.valueSeen);
+  if (!result.released) {
+    // Changed or deleted between our read and the script: the script is what decides.
+    return result.current ? { result: "changed", current: { ...result.current, class: null } } : { result: "gone" };
+  }
+  let lease: LeaseExpiry | null = null;
+  if (request.expireLease) {
+    const run = current.run;
+    if (!run) lease = { expired: false, runId: null, why: "no run maps to this lock" };
+    else if (!request.leaseTokenSeen) lease = { expired: false, runId: run.id, why: "the page did not show a lease to expire" };
+    else {
+      const expired = await expireLeaseByOperator(sql, {
+        runId: run.id,
+        leaseTokenSeen: request.leaseTokenSeen,
+        actor: operator.actor,
+        lockKey: request.key,
+        reason: request.reason,
+        requestId: operator.requestId,
+      });
+      lease = expired
+        ? { expired: true, ...expired }
+        : { expired: false, runId: run.id, why: "the run is no longer running under the lease you saw (it finished or was claimed again)" };
+    }
+  }
+  return { result: "released", lock: current, lease };
+}
+
+export async function releaseInventoriedLock(
+  redis: RedisClient,
+  sql: postgres.Sql,
+  config: LockConfig,
+  request: ReleaseRequest,
+  operator: Operator,
+): Promise<ReleaseOutcome> {
+  const current = isInventoried(config, request.key) ? (await inspectLocks(redis, sql, config, [request.key])).get(request.key) : null;
+  const early = precheck(config, request, current, false);
+  if (early) return early;
+  return compareAndDelete(redis, sql, request, current!, operator);
+}
+
+export interface BulkItem {
+  key: string;
+  valueSeen: string;
+  classSeen: LockClass;
+}
+
+/**
+ * Releases exactly the locks the operator selected (a frozen list of key + value pairs, never "whatever
+ * matches now"), each by compare-and-delete. Held locks are refused here: they go one at a time.
+ */
+export async function releaseSelectedLocks(
+  redis: RedisClient,
+  sql: postgres.Sql,
+  config: LockConfig,
+  items: BulkItem[],
+  reason: string | null,
+  operator: Operator,
+  onEach?: (item: BulkItem, outcome: ReleaseOutcome, index: number) => Promise<void>,
+): Promise<ReleaseOutcome[]> {
+  const current = await inspectLocks(redis, sql, config, items.map((i) => i.key));
+  const outcomes: ReleaseOutcome[] = [];
+  for (const [index, item] of items.entries()) {
+    const request: ReleaseRequest = { ...item, reason, confirmKey: null, expireLease: false, leaseTokenSeen: null };
+    const lock = current.get(item.key);
+    const outcome = precheck(config, request, lock, true) ?? (await compareAndDelete(redis, sql, request, lock!, operator));
+    outcomes.push(outcome);
+    await onEach?.(item, outcome, index);
+  }
+  return outcomes;
+}
+
+/** What the audit log keeps of an outcome (JSON), and one sentence for the operator. */
+export function describeOutcome(key: string, valueSeen: string, outcome: ReleaseOutcome): { message: string; detail: { [field: string]: Json } } {
+  const shown = (value: string) => JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  const ttl = (ms: number) => (ms === -1 ? "no TTL" : ms < 0 ? "expired" : `expires in ${ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`}`);
+  switch (outcome.result) {
+    case "released": {
+      const lease = outcome.lease;
+      const leaseText = !lease
+        ? ""
+        : lease.expired
+          ? ` Run #${lease.runId}'s lease is now expired, so another worker can take it over.`
+          : ` The run's lease was left alone: ${lease.why}.`;
+      return {
+        message: `Released ${key} (it held ${shown(valueSeen)}).${leaseText}`,
+        detail: {
+          result: "released",
+          class: outcome.lock.classification.class,
+          runId: outcome.lock.run?.id ?? null,
+          lease: lease ? (lease.expired ? { expired: true, runId: lease.runId } : { expired: false, why: lease.why }) : null,
+        },
+      };
+    }
+    case "changed":
+      return {
+        message: `Nothing was deleted: ${key} changed since you loaded the page. It now holds ${shown(outcome.current.value)} (${ttl(outcome.current.pttlMs)}${outcome.current.class ? `, ${outcome.current.class.replace("_", " ")}` : ""}), not ${shown(valueSeen)}. Reload to see its new state.`,
+        detail: { result: "changed", current: { value: outcome.current.value, pttlMs: outcome.current.pttlMs, class: outcome.current.class } },
+      };
+    case "gone":
+      return { message: `Nothing was deleted: ${key} no longer exists (it expired or someone released it).`, detail: { result: "gone" } };
+    case "refused":
+      return { message: `Not released: ${outcome.message}`, detail: { result: "refused", why: outcome.why, class: outcome.lock?.classification.class ?? null } };
+  }
+}

@@ -105,6 +105,9 @@ export const duplicateAttempts = idem.table(
     index("duplicate_attempts_at_idx").on(t.attemptedAt, t.id),
     index("duplicate_attempts_outcome_at_idx").on(t.outcome, t.attemptedAt, t.id),
     index("duplicate_attempts_task_at_idx").on(t.taskName, t.attemptedAt, t.id),
+    // The console's duplicates list filters by worker and by source; without these a rare one scans the whole table.
+    index("duplicate_attempts_worker_at_idx").on(t.workerId, t.attemptedAt, t.id),
+    index("duplicate_attempts_source_at_idx").on(t.source, t.attemptedAt, t.id),
   ],
 );
 

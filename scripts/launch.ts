@@ -102,7 +102,16 @@ try {
   await migrateDatabase(servers.databaseUrl);
   log("migrations applied");
 
-  const consoleEnv = childProcessEnv({ DATABASE_URL: servers.databaseUrl, REDIS_URL: servers.redisUrl });
+  // The demo also writes other code's locks (lock:order:42, task:<uuid>, lock:report:daily): unless
+  // configured otherwise, the console scans for them and maps the order lock to charge_invoice.
+  const demoLocks =
+    mode === "demo"
+      ? {
+          IDEM_LOCK_PATTERNS: env.IDEM_LOCK_PATTERNS.length ? env.IDEM_LOCK_PATTERNS.join(",") : "lock:*,task:*",
+          IDEM_LOCK_TEMPLATES: env.IDEM_LOCK_TEMPLATES.length ? env.IDEM_LOCK_TEMPLATES.join(",") : "lock:order:{key}=charge_invoice",
+        }
+      : {};
+  const consoleEnv = childProcessEnv({ DATABASE_URL: servers.databaseUrl, REDIS_URL: servers.redisUrl, ...demoLocks });
 
   if (mode === "demo") {
     await ensureDemoAccounts(servers.databaseUrl);

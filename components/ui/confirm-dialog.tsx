@@ -27,6 +27,9 @@ export function ConfirmDialog({
   typedName,
   disabled,
   extraFields,
+  confirmVariant = "danger",
+  renderDone,
+  wide = false,
 }: {
   action: ServerAction;
   trigger: ReactNode;
@@ -43,6 +46,11 @@ export function ConfirmDialog({
   typedName?: string;
   disabled?: boolean;
   extraFields?: ReactNode;
+  /** A confirmation that is not destructive (a retry) need not be red. */
+  confirmVariant?: "primary" | "danger";
+  /** Shown under the success message, e.g. a link to what the action created. */
+  renderDone?: (state: Extract<ActionState, { ok: true }>) => ReactNode;
+  wide?: boolean;
 }) {
   const dialogRef = useRef<HTMLDialogElement>(null);
   const [attempt, setAttempt] = useState(0);
@@ -58,7 +66,7 @@ export function ConfirmDialog({
       <dialog
         ref={dialogRef}
         aria-label={title}
-        className="m-auto w-full max-w-lg rounded-lg border border-zinc-200 p-0 shadow-xl backdrop:bg-zinc-900/40"
+        className={`m-auto w-full ${wide ? "max-w-2xl" : "max-w-lg"} rounded-lg border border-zinc-200 p-0 shadow-xl backdrop:bg-zinc-900/40`}
       >
         {attempt > 0 && (
           <DialogBody
@@ -71,6 +79,8 @@ export function ConfirmDialog({
             typeToConfirm={typeToConfirm}
             typedName={typedName}
             extraFields={extraFields}
+            confirmVariant={confirmVariant}
+            renderDone={renderDone}
             onClose={() => dialogRef.current?.close()}
           >
             {children}
@@ -90,6 +100,8 @@ function DialogBody({
   typeToConfirm,
   typedName,
   extraFields,
+  confirmVariant,
+  renderDone,
   onClose,
   children,
 }: {
@@ -101,10 +113,15 @@ function DialogBody({
   typeToConfirm?: string;
   typedName?: string;
   extraFields?: ReactNode;
+  confirmVariant: "primary" | "danger";
+  renderDone?: (state: Extract<ActionState, { ok: true }>) => ReactNode;
   onClose: () => void;
   children: ReactNode;
 }) {
   const [requestId] = useState(() => crypto.randomUUID());
+  // What the dialog says and submits is what the page showed when it was opened: a re-render behind it
+  // (the action's own revalidation, or a refresh) must not change the text or the state sent as seen.
+  const [seen] = useState(() => ({ children, hidden, extraFields }));
   const [state, formAction] = useActionState<ActionState, FormData>(async (previous, formData) => {
     const next = await action(previous, formData);
     announceResult(next);
@@ -119,12 +136,12 @@ function DialogBody({
   return (
     <form action={formAction} className="flex flex-col gap-4 p-5">
       <h2 className="text-base font-semibold text-zinc-900">{title}</h2>
-      <div className="text-sm text-zinc-700">{children}</div>
+      <div className="text-sm text-zinc-700">{seen.children}</div>
       <input type="hidden" name="requestId" value={requestId} />
-      {Object.entries(hidden).flatMap(([name, value]) =>
+      {Object.entries(seen.hidden).flatMap(([name, value]) =>
         (Array.isArray(value) ? value : [value]).map((item, i) => <input key={`${name}-${i}`} type="hidden" name={name} value={item} />),
       )}
-      {extraFields}
+      {seen.extraFields}
       {!done && (
         <Field label={requireReason ? "Reason (required, kept in the audit log)" : "Reason (optional, kept in the audit log)"} htmlFor={reasonId}>
           <Textarea id={reasonId} name="reason" rows={2} required={requireReason} maxLength={500} />
@@ -136,12 +153,13 @@ function DialogBody({
         </Field>
       )}
       <ActionMessage state={state} />
+      {state?.ok === true && renderDone?.(state)}
       <div className="flex justify-end gap-2">
         <Button variant="ghost" onClick={onClose}>
           {done ? "Close" : "Cancel"}
         </Button>
         {!done && (
-          <SubmitButton variant="danger" disabled={confirmBlocked} pendingLabel="Working…">
+          <SubmitButton variant={confirmVariant} disabled={confirmBlocked} pendingLabel="Working…">
             {confirmLabel}
           </SubmitButton>
         )}

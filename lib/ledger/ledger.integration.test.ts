@@ -362,6 +362,52 @@ describe("exactly-once effects in the same transaction", () => {
   });
 });
 
+describe("a transaction whose connection drops", () => {
+  it("cannot commit the task's effects outside the transaction (porsager/postgres#1216)", async () => {
+    const { sql, connect } = db();
+    await createEffectsTable(sql);
+    // One connection: the pool's replacement for the killed one is where stray queries would go.
+    const ledger = createLedger({ sql: connect({ max: 1 }), workerId: "dropped" });
+    const spec = { task: "charge", key: "invoice-1", payload: { cents: 100 }, maxAttempts: 3 };
+    let backend = 0;
+    const resume = gate();
+    const first = ledger.runOnceInTransaction(spec, async (_ctx, tx) => {
+      const [row] = await tx<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      backend = row!.pid;
+      await resume.opened;
+      await applyEffect(tx, "invoice-1");
+      return "charged";
+    });
+    await waitFor(() => backend, { what: "the transaction to start" });
+    await sql`SELECT pg_terminate_backend(${backend})`;
+    await expect(first).rejects.toThrow();
+
+    resume.open();
+    // The abandoned callback's insert must be refused, not sent on the replacement connection.
+    const second = await ledger.runOnceInTransaction(spec, async (_ctx, tx) => {
+      await applyEffect(tx, "invoice-1");
+      return "charged again";
+    });
+    expect(second.outcome).toBe("executed");
+    expect(await sql`SELECT key, applied FROM effects`).toEqual([{ key: "invoice-1", applied: 1 }]);
+  });
+
+  it("records the completion at the time the work ended, not when the transaction began", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    await ledger.runOnceInTransaction({ task: "t", key: "k", payload: 1 }, async (_ctx, tx) => {
+      await tx`SELECT pg_sleep(0.2)`;
+      return "done";
+    });
+    const [run] = await sql<{ duration_ms: number; succeeded_after_start: boolean }[]>`
+      SELECT (extract(epoch FROM finished_at - started_at) * 1000)::float8 AS duration_ms,
+             (SELECT at FROM idem.run_events WHERE kind = 'succeeded') >= started_at + interval '200 milliseconds' AS succeeded_after_start
+      FROM idem.task_runs`;
+    expect(run!.duration_ms).toBeGreaterThanOrEqual(200);
+    expect(run!.succeeded_after_start).toBe(true);
+  });
+});
+
 describe("cron slots", () => {
   it("eight instances firing the same slot run it once", async () => {
     const { sql, connect } = db();

@@ -6,6 +6,7 @@ import { DEFAULT_LOCK_PREFIX, acquireLock, extendLock, lockKeyFor, releaseLock }
 import { LeaseLostError, PayloadMismatchError } from "./errors";
 import { assertJson, type Json } from "./json";
 import {
+  claimPendingStatement,
   completeStatement,
   failStatement,
   heartbeatStatement,
@@ -19,7 +20,8 @@ import {
 } from "./protocol";
 import type { Run } from "./rows";
 import type { RunStatus } from "./schema";
-import { parseSubmission, type Submission, type SubmissionInput } from "./spec";
+import { leaseMsSchema, parseOrThrow, parseSubmission, type Submission, type SubmissionInput } from "./spec";
+import { startWorker, type Worker, type WorkerOptions } from "./worker";
 
 export interface Logger {
   warn(message: string, meta?: Record<string, unknown>): void;
@@ -48,8 +50,12 @@ export type ClaimResult =
   | { outcome: "claimed"; run: Run; lease: Lease; previousStatus: RunStatus | null }
   | { outcome: "replayed" | "in_progress" | "payload_mismatch"; run: Run };
 
+export type Claimed = Extract<ClaimResult, { outcome: "claimed" }>;
+
 export interface RunContext {
   runId: number;
+  task: string;
+  key: string;
   attempt: number;
   /** Pass this to downstream systems that can reject writes from an older holder. */
   fencingToken: number;
@@ -89,6 +95,33 @@ export function errorRecord(error: unknown): ErrorRecord {
     message = String(error);
   }
   return { message, class: typeof error, stack: null };
+}
+
+/**
+ * The transaction handle given to runOnceInTransaction's `fn`, refusing every query once the
+ * transaction has ended. postgres.js 3.4.9 rejects `begin()` when the connection drops while `fn` is
+ * awaiting something else, but lets `fn` keep querying through `tx`, and those queries then run on a
+ * replacement connection outside any transaction (porsager/postgres#1216): effects would commit
+ * without the completion.
+ */
+export function guardTransaction(tx: postgres.TransactionSql, isOpen: () => boolean): postgres.TransactionSql {
+  const refuse = () => {
+    throw new Error("this transaction has ended (its connection closed or it already finished); the query was not sent");
+  };
+  return new Proxy(tx, {
+    apply(target, thisArg, args: unknown[]) {
+      if (!isOpen()) refuse();
+      return Reflect.apply(target, thisArg, args);
+    },
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function" || !["unsafe", "savepoint", "file", "prepare"].includes(String(property))) return value;
+      return (...args: unknown[]) => {
+        if (!isOpen()) refuse();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }
 
 // A heartbeat already found the lease taken over (and recorded it): completing would only be refused.
@@ -188,6 +221,31 @@ export function createLedger(options: LedgerOptions) {
     return claimSubmission(parseSubmission(input), leaseToken);
   }
 
+  /**
+   * Claims up to `limit` due pending runs of `tasks` (FOR UPDATE SKIP LOCKED: concurrent callers get
+   * disjoint runs), each with its own lease. No Redis lock is taken: nothing else competes for a
+   * pending run's key, and the ledger decides anyway.
+   */
+  async function claimPending(request: { tasks: readonly string[]; limit: number; leaseMs?: number }): Promise<Claimed[]> {
+    const leaseMs = parseOrThrow(leaseMsSchema, request.leaseMs ?? 30_000, "leaseMs");
+    const tokens = Array.from({ length: Math.max(0, Math.floor(request.limit)) }, () => randomUUID());
+    const runs = await claimPendingStatement(sql, { tasks: request.tasks, tokens, workerId, leaseMs });
+    return runs.map((run) => ({
+      outcome: "claimed" as const,
+      run,
+      previousStatus: "pending" as const,
+      lease: {
+        runId: run.id,
+        token: run.leaseToken ?? "",
+        workerId,
+        fencingToken: run.fencingToken,
+        leaseMs,
+        expiresAt: run.leaseExpiresAt ?? new Date(Date.now() + leaseMs),
+        lockKey: lockKeyFor(run.taskName, run.idempotencyKey, lockPrefix),
+      },
+    }));
+  }
+
   /** Extends the lease (and the Redis lock, if any). Throws LeaseLostError when it was taken over. */
   async function heartbeat(lease: Lease): Promise<Lease> {
     const extended = await heartbeatStatement(sql, lease, recordHeartbeats);
@@ -257,9 +315,11 @@ export function createLedger(options: LedgerOptions) {
     };
   }
 
-  function contextFor(claim: Extract<ClaimResult, { outcome: "claimed" }>, signal: AbortSignal): RunContext {
+  function contextFor(claim: Claimed, signal: AbortSignal): RunContext {
     return {
       runId: claim.run.id,
+      task: claim.run.taskName,
+      key: claim.run.idempotencyKey,
       attempt: claim.run.attempt,
       fencingToken: claim.lease.fencingToken,
       payload: claim.run.payload as Json,
@@ -275,15 +335,54 @@ export function createLedger(options: LedgerOptions) {
     return { outcome: "in_progress", run: claim.run };
   }
 
+  /**
+   * Runs `execute` while holding the claim's lease: heartbeats keep it alive, and a throw is recorded
+   * as a failure (back to pending with a backoff while attempts remain) unless the lease was lost.
+   */
+  async function withLease<T>(
+    claim: Claimed,
+    // Must call stopHeartbeat() before writing the completion, so no heartbeat can land after it.
+    execute: (signal: AbortSignal, stopHeartbeat: () => Promise<void>) => Promise<{ run: Run; result: T }>,
+  ): Promise<{ run: Run; result: T }> {
+    const controller = new AbortController();
+    const alive = keepAlive(claim.lease, controller);
+    try {
+      return await execute(controller.signal, alive.stop);
+    } catch (error) {
+      await alive.stop();
+      if (error instanceof LeaseLostError) throw error;
+      if (controller.signal.reason instanceof LeaseLostError) throw controller.signal.reason;
+      const retryable = !(error instanceof PayloadMismatchError);
+      await failRun(claim.lease, error, { retryable, backoffMs: backoffFor(claim.run.attempt) });
+      throw error;
+    }
+  }
+
+  async function completeAfter<T>(
+    claim: Claimed,
+    fn: (ctx: RunContext) => Promise<T> | T,
+    signal: AbortSignal,
+    stopHeartbeat: () => Promise<void>,
+  ): Promise<{ run: Run; result: T }> {
+    const result = await fn(contextFor(claim, signal));
+    await stopHeartbeat();
+    throwIfLeaseLost(signal);
+    return { run: await completeRun(claim.lease, result), result };
+  }
+
+  /**
+   * Runs `fn` for a run this worker has claimed (claimRun or claimPending) and writes its outcome:
+   * completed with fn's result, or failed with what it threw (rethrown). Throws LeaseLostError if the
+   * lease was lost meanwhile; the late write then changed nothing.
+   */
+  function executeClaimed<T>(claim: Claimed, fn: (ctx: RunContext) => Promise<T> | T): Promise<{ run: Run; result: T }> {
+    return withLease(claim, (signal, stopHeartbeat) => completeAfter(claim, fn, signal, stopHeartbeat));
+  }
+
   async function runClaimed<T>(
     sub: Submission,
     token: string,
-    // Must call stopHeartbeat() before writing the completion, so no heartbeat can land after it.
-    execute: (
-      claim: Extract<ClaimResult, { outcome: "claimed" }>,
-      signal: AbortSignal,
-      stopHeartbeat: () => Promise<void>,
-    ) => Promise<{ run: Run; result: T }>,
+    execute: (claim: Claimed, signal: AbortSignal, stopHeartbeat: () => Promise<void>) => Promise<{ run: Run; result: T }>,
   ): Promise<RunOnceResult<T>> {
     const lockKey = lockKeyFor(sub.task, sub.key, lockPrefix);
     const lock = await tryLock(lockKey, token, sub.leaseMs);
@@ -294,19 +393,8 @@ export function createLedger(options: LedgerOptions) {
     try {
       const claim = await claimSubmission(sub, token);
       if (claim.outcome !== "claimed") return notClaimed<T>(claim, sub);
-      const controller = new AbortController();
-      const alive = keepAlive(claim.lease, controller);
-      try {
-        const { run, result } = await execute(claim, controller.signal, alive.stop);
-        return { outcome: "executed", run, result };
-      } catch (error) {
-        await alive.stop();
-        if (error instanceof LeaseLostError) throw error;
-        if (controller.signal.reason instanceof LeaseLostError) throw controller.signal.reason;
-        const retryable = !(error instanceof PayloadMismatchError);
-        await failRun(claim.lease, error, { retryable, backoffMs: backoffFor(claim.run.attempt) });
-        throw error;
-      }
+      const { run, result } = await withLease(claim, (signal, stopHeartbeat) => execute(claim, signal, stopHeartbeat));
+      return { outcome: "executed", run, result };
     } finally {
       if (lock === "acquired") await unlock(lockKey, token);
       // The acquire may have landed after we stopped waiting for it; clean up without waiting again.
@@ -326,12 +414,7 @@ export function createLedger(options: LedgerOptions) {
   async function runOnce<T>(input: SubmissionInput, fn: (ctx: RunContext) => Promise<T> | T): Promise<RunOnceResult<T>> {
     const sub = parseSubmission(input);
     const token = randomUUID();
-    return runClaimed<T>(sub, token, async (claim, signal, stopHeartbeat) => {
-      const result = await fn(contextFor(claim, signal));
-      await stopHeartbeat();
-      throwIfLeaseLost(signal);
-      return { run: await completeRun(claim.lease, result), result };
-    });
+    return runClaimed<T>(sub, token, (claim, signal, stopHeartbeat) => completeAfter(claim, fn, signal, stopHeartbeat));
   }
 
   /**
@@ -347,29 +430,56 @@ export function createLedger(options: LedgerOptions) {
     const token = randomUUID();
     return runClaimed<T>(sub, token, async (claim, signal, stopHeartbeat) => {
       let staleAt: LeaseLostError | null = null;
+      let open = true;
+      const transaction = sql.begin(async (rawTx) => {
+        // Sent now, read at completion: no extra round trip. The completion must run in this very
+        // transaction (see completeStatement), not on whatever connection a broken client hands it.
+        const xidQuery = rawTx<{ xid: string }[]>`SELECT pg_current_xact_id()::text AS xid`.execute();
+        xidQuery.catch(() => undefined);
+        const tx = guardTransaction(rawTx, () => open);
+        const result = await fn(contextFor(claim, signal), tx);
+        const value = result === undefined ? null : result;
+        assertJson("result", value);
+        await stopHeartbeat();
+        throwIfLeaseLost(signal);
+        const [xidRow] = await xidQuery;
+        const run = await completeStatement(tx, claim.lease, value as Json, { xid: xidRow?.xid });
+        if (!run) {
+          staleAt = new LeaseLostError(claim.lease.runId, claim.lease.fencingToken, null);
+          throw staleAt;
+        }
+        return { run, result };
+      });
       try {
-        return await sql.begin(async (tx) => {
-          const result = await fn(contextFor(claim, signal), tx);
-          const value = result === undefined ? null : result;
-          assertJson("result", value);
-          await stopHeartbeat();
-          throwIfLeaseLost(signal);
-          const run = await completeStatement(tx, claim.lease, value as Json);
-          if (!run) {
-            staleAt = new LeaseLostError(claim.lease.runId, claim.lease.fencingToken, null);
-            throw staleAt;
-          }
-          return { run, result };
-        });
+        return await transaction;
       } catch (error) {
         // Recorded outside the rolled-back transaction so the timeline keeps it.
         if (error === staleAt) throw await leaseLost(claim.lease, "complete");
         throw error;
+      } finally {
+        open = false;
       }
     });
   }
 
-  return { workerId, lockPrefix, sql, redis, claimRun, heartbeat, completeRun, failRun, runOnce, runOnceInTransaction };
+  const ledger = {
+    workerId,
+    lockPrefix,
+    sql,
+    redis,
+    logger,
+    claimRun,
+    claimPending,
+    heartbeat,
+    completeRun,
+    failRun,
+    executeClaimed,
+    runOnce,
+    runOnceInTransaction,
+    /** Executes pending runs of the handled tasks until stop(); see startWorker in ./worker. */
+    startWorker: (workerOptions: WorkerOptions): Worker => startWorker(ledger, workerOptions),
+  };
+  return ledger;
 }
 
 export type Ledger = ReturnType<typeof createLedger>;

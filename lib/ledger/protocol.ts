@@ -160,18 +160,22 @@ export async function heartbeatStatement(q: Queryable, lease: HeldLease, recordE
  * Marks the run succeeded, only while the caller still holds the lease (WHERE lease_token = mine).
  * A worker whose lease was taken over matches no row: its late write changes nothing.
  */
-export async function completeStatement(q: Queryable, lease: HeldLease, result: Json): Promise<Run | null> {
+export async function completeStatement(q: Queryable, lease: HeldLease, result: Json, options: { xid?: string } = {}): Promise<Run | null> {
+  // clock_timestamp(), not now(): inside runOnceInTransaction now() is when the transaction began, which
+  // would date the completion before the work it records. The optional xid pins the write to the
+  // transaction that did the work (see runOnceInTransaction).
   const rows = await q<RawRow[]>`
     WITH done AS (
       UPDATE idem.task_runs
-      SET status = 'succeeded', result = ${json(result)}::text::jsonb, error = NULL, finished_at = now(), updated_at = now(),
-          lease_expires_at = NULL
+      SET status = 'succeeded', result = ${json(result)}::text::jsonb, error = NULL, finished_at = clock_timestamp(),
+          updated_at = clock_timestamp(), lease_expires_at = NULL
       WHERE id = ${lease.runId} AND lease_token = ${lease.token}::uuid AND status = 'running'
+        AND (${options.xid ?? null}::text IS NULL OR pg_current_xact_id()::text = ${options.xid ?? null}::text)
       RETURNING *
     ), event AS (
-      INSERT INTO idem.run_events (run_id, kind, from_status, to_status, actor, fencing_token, detail)
+      INSERT INTO idem.run_events (run_id, kind, from_status, to_status, actor, fencing_token, detail, at)
       SELECT id, 'succeeded', 'running', 'succeeded', ${lease.workerId}, fencing_token,
-             jsonb_build_object('attempt', attempt, 'duration_ms', round(extract(epoch FROM finished_at - started_at) * 1000))
+             jsonb_build_object('attempt', attempt, 'duration_ms', round(extract(epoch FROM finished_at - started_at) * 1000)), finished_at
       FROM done
     )
     SELECT * FROM done`;
@@ -240,4 +244,54 @@ export async function recordStaleWrite(
   return row
     ? { status: row.status as RunStatus, fencingToken: Number(row.fencing_token), leaseOwner: (row.lease_owner as string | null) ?? null }
     : null;
+}
+
+/** The channel a writer notifies (payload: the task name) when it creates a pending run. */
+export const PENDING_CHANNEL = "idem_pending";
+
+export interface PendingClaimRequest {
+  tasks: readonly string[];
+  /** One fresh lease token per run to claim; the statement claims at most this many runs. */
+  tokens: readonly string[];
+  workerId: string;
+  leaseMs: number;
+}
+
+/**
+ * Executing pending runs: picks up to tokens.length pending runs of the given tasks that are due
+ * (oldest available first) and flips them to running in the same statement, each with its own lease
+ * token, fencing_token + 1 and attempt + 1, with a 'claimed' event. FOR UPDATE SKIP LOCKED lets any
+ * number of workers poll at once: each row goes to exactly one of them and nobody waits on another's
+ * locked rows.
+ */
+export async function claimPendingStatement(q: Queryable, request: PendingClaimRequest): Promise<Run[]> {
+  if (request.tokens.length === 0 || request.tasks.length === 0) return [];
+  const rows = await q<RawRow[]>`
+    WITH picked AS (
+      SELECT id, available_at FROM idem.task_runs
+      WHERE status = 'pending' AND task_name = ANY(${[...request.tasks]}::text[]) AND available_at <= now()
+      ORDER BY available_at, id
+      LIMIT ${request.tokens.length}
+      FOR UPDATE SKIP LOCKED
+    ), numbered AS (
+      -- FOR UPDATE cannot share a query level with a window function, hence the second step.
+      SELECT id, row_number() OVER (ORDER BY available_at, id) AS n FROM picked
+    ), took AS (
+      UPDATE idem.task_runs r SET
+        status = 'running', attempt = r.attempt + 1, fencing_token = r.fencing_token + 1,
+        lease_owner = ${request.workerId}, lease_token = t.token,
+        lease_expires_at = now() + ${request.leaseMs}::int * interval '1 millisecond', heartbeat_at = now(),
+        started_at = now(), finished_at = NULL, updated_at = now()
+      FROM numbered JOIN unnest(${[...request.tokens]}::uuid[]) WITH ORDINALITY AS t(token, n) ON t.n = numbered.n
+      WHERE r.id = numbered.id AND r.status = 'pending'
+      RETURNING r.*
+    ), event AS (
+      INSERT INTO idem.run_events (run_id, kind, from_status, to_status, actor, fencing_token, detail)
+      SELECT id, 'claimed', 'pending', 'running', ${request.workerId}, fencing_token,
+             jsonb_build_object('attempt', attempt, 'lease_expires_at', lease_expires_at, 'lease_ms', ${request.leaseMs}::int,
+                                'via', 'worker')
+      FROM took
+    )
+    SELECT * FROM took ORDER BY available_at, id`;
+  return rows.map(toRun);
 }

@@ -303,16 +303,19 @@ export interface RunDetail extends Run {
   leaseExpired: boolean;
   /** The database's clock when the run was read: lease expiry and durations are measured against it. */
   dbNow: Date;
+  /** Retries in this run's lineage, read with the run: the retry action's "seen" state (lib/ops/retry.ts). */
+  lineageRetries: number;
 }
 
 export async function getRun(sql: Sql, id: number): Promise<RunDetail | null> {
   if (!Number.isSafeInteger(id) || id < 1) return null;
   const rows = await sql<RawRow[]>`
-    SELECT r.*, (r.status = 'running' AND r.lease_expires_at < now()) AS lease_expired, now() AS db_now
+    SELECT r.*, (r.status = 'running' AND r.lease_expires_at < now()) AS lease_expired, now() AS db_now,
+           (SELECT count(*) FROM idem.task_runs o WHERE o.root_run_id = r.root_run_id AND o.retry_of IS NOT NULL)::int AS lineage_retries
     FROM idem.task_runs r WHERE r.id = ${id}::bigint`;
   const row = rows[0];
   if (!row) return null;
-  return { ...toRun(row), leaseExpired: row.lease_expired === true, dbNow: date(row.db_now)! };
+  return { ...toRun(row), leaseExpired: row.lease_expired === true, dbNow: date(row.db_now)!, lineageRetries: Number(row.lineage_retries) };
 }
 
 export const EVENTS_LIMIT = 1000;

@@ -35,3 +35,56 @@ export async function findActionByRequest(sql: postgres.Sql, action: string, req
     SELECT * FROM idem.operator_actions WHERE request_id = ${requestId} AND action = ${action} ORDER BY id LIMIT 1`;
   return rows[0] ? toOperatorAction(rows[0]) : null;
 }
+
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  outcome?: ActionOutcome;
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+  /** Rows older than this one (the log reads newest first). */
+  cursor?: { at: string; id: number };
+  limit: number;
+}
+
+export interface AuditPage {
+  entries: OperatorAction[];
+  /** The cursor of the last row shown when older rows exist. */
+  next: { at: string; id: number } | null;
+}
+
+/**
+ * The audit log, newest first, with keyset pagination on (at, id). Each filter combination has an
+ * index to walk: (at, id) alone, (actor, at) or (action, at); outcome and the time bounds filter
+ * along the way.
+ */
+export async function listOperatorActions(sql: postgres.Sql, query: AuditQuery): Promise<AuditPage> {
+  const rows = await sql<Record<string, unknown>[]>`
+    SELECT *, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_text
+    FROM idem.operator_actions
+    WHERE true
+      ${query.actor ? sql`AND actor = ${query.actor}` : sql``}
+      ${query.action ? sql`AND action = ${query.action}` : sql``}
+      ${query.outcome ? sql`AND outcome = ${query.outcome}` : sql``}
+      ${query.from ? sql`AND at >= ${query.from.toISOString()}::text::timestamptz` : sql``}
+      ${query.to ? sql`AND at < ${query.to.toISOString()}::text::timestamptz` : sql``}
+      ${query.cursor ? sql`AND (at, id) < (${query.cursor.at}::text::timestamptz, ${query.cursor.id}::bigint)` : sql``}
+    ORDER BY at DESC, id DESC
+    LIMIT ${query.limit + 1}`;
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    entries: page.map(toOperatorAction),
+    next: rows.length > query.limit && last ? { at: String(last.at_text), id: Number(last.id) } : null,
+  };
+}
+
+/** The actors and action names in the log, for the filter suggestions (the log is human-scale). */
+export async function auditFacets(sql: postgres.Sql): Promise<{ actors: string[]; actions: string[] }> {
+  const [actors, actions] = await Promise.all([
+    sql<{ actor: string }[]>`SELECT DISTINCT actor FROM idem.operator_actions ORDER BY actor LIMIT 200`,
+    sql<{ action: string }[]>`SELECT DISTINCT action FROM idem.operator_actions ORDER BY action LIMIT 200`,
+  ]);
+  return { actors: actors.map((row) => row.actor), actions: actions.map((row) => row.action) };
+}

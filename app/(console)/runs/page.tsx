@@ -13,6 +13,7 @@ import { listRuns, listTaskNames } from "@/lib/ledger/queries";
 import { describeIssue } from "@/lib/params/registry";
 import { runsListSchema, runsSearch, toRunListQuery, type RunsListParams } from "@/lib/params/runs";
 import { hrefWith } from "@/lib/url";
+import { BulkRetry } from "./bulk-retry";
 
 export const metadata: Metadata = { title: "Runs" };
 
@@ -99,6 +100,7 @@ async function RunsResults({ params }: { params: RunsListParams }) {
   }
   return (
     <>
+      {params.status === "failed" && <BulkRetry runIds={page.runs.filter((run) => run.status === "failed").map((run) => run.id)} />}
       <div className="rounded-lg border border-zinc-200 bg-white shadow-xs">
         <RunsTable runs={page.runs} sort={params.sort} now={now} taskHref={(task) => hrefWith("/runs", { ...runsSearch(params, { cursor: null }), task })} />
         <RunsPagination

@@ -76,4 +76,59 @@ export class RunDetailPage {
   notFound(): Locator {
     return this.page.getByTestId("run-not-found");
   }
+
+  // Run operations (components/runs/run-actions.tsx): each opens a confirmation dialog.
+
+  retryButton(): Locator {
+    return this.actionsArea().getByRole("button", { name: "Retry…" });
+  }
+
+  abandonButton(): Locator {
+    return this.actionsArea().getByRole("button", { name: "Mark abandoned…" });
+  }
+
+  cancelRunButton(): Locator {
+    return this.actionsArea().getByRole("button", { name: "Cancel run…" });
+  }
+
+  /** The open confirmation dialog (closed ones are not visible, so not matched). */
+  dialog(): Locator {
+    return this.page.getByRole("dialog");
+  }
+
+  confirm(label: RegExp | string): Locator {
+    return this.dialog().getByRole("button", { name: label });
+  }
+
+  dismiss(): Locator {
+    return this.dialog().getByRole("button", { name: /^(Cancel|Close)$/ });
+  }
+
+  reason(): Locator {
+    return this.dialog().getByLabel(/^Reason/);
+  }
+
+  dialogStatus(): Locator {
+    return this.dialog().getByRole("status");
+  }
+
+  dialogAlert(): Locator {
+    return this.dialog().getByRole("alert");
+  }
+
+  editPayload(): Locator {
+    return this.dialog().getByLabel("Edit the payload before retrying");
+  }
+
+  payloadEditor(): Locator {
+    return this.dialog().getByLabel("Payload (JSON)");
+  }
+
+  payloadDiffEntries(): Locator {
+    return this.dialog().getByTestId("retry-diff-entry");
+  }
+
+  childLink(): Locator {
+    return this.dialog().getByTestId("retry-child-link");
+  }
 }

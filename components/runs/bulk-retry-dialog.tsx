@@ -1,0 +1,108 @@
+"use client";
+
+import Link from "next/link";
+import type { Route } from "next";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
+import { formatAbsolute } from "@/components/ui/time";
+import type { ServerAction } from "@/lib/action-state";
+
+export interface BulkRetryRow {
+  id: number;
+  taskName: string;
+  idempotencyKey: string;
+  status: string;
+  updatedAt: string;
+  lineageRetries: number;
+  errorMessage: string | null;
+}
+
+interface BulkResult {
+  runId: number;
+  outcome: string;
+  message: string;
+  childRunId: number | null;
+}
+
+/**
+ * Retry a frozen selection: the runs listed here, each with the state it was seen in, and nothing
+ * else; a run that changed since is refused on its own and the others go ahead. Count and list are
+ * shown before confirming.
+ */
+export function BulkRetryDialog({ action, runs, omitted, max }: { action: ServerAction; runs: BulkRetryRow[]; omitted: number; max: number }) {
+  const label = `${runs.length} failed ${runs.length === 1 ? "run" : "runs"}`;
+  return (
+    <ConfirmDialog
+      action={action}
+      trigger={`Retry ${label}…`}
+      triggerVariant="secondary"
+      title={`Retry ${label} under new keys`}
+      confirmLabel={`Retry ${label}`}
+      confirmVariant="primary"
+      requireReason
+      wide
+      hidden={{
+        run: runs.map((run) => JSON.stringify({ id: run.id, status: run.status, updatedAt: run.updatedAt, retries: run.lineageRetries })),
+      }}
+      renderDone={(state) => <BulkResults results={(state.data as { results?: BulkResult[] } | undefined)?.results ?? []} />}
+    >
+      <div className="flex flex-col gap-2">
+        <p>
+          Each run below gets a new <strong>pending</strong> retry under <code className="font-mono text-xs">&lt;root key&gt;#retry-&lt;n&gt;</code>,
+          with its own payload. Only these runs: runs that failed after this page loaded are not included.
+          {omitted > 0 && ` The selection is capped at ${max}; ${omitted} more failed ${omitted === 1 ? "run" : "runs"} on this page are left out.`}
+        </p>
+        <p className="text-xs text-zinc-500">Each is refused on its own if it changed since this page loaded, or if a retry of it already succeeded or is under way.</p>
+        <div className="max-h-64 overflow-y-auto rounded-md border border-zinc-200">
+          <table className="w-full border-collapse text-left text-xs" data-testid="bulk-retry-list">
+            <thead className="sticky top-0 bg-zinc-50 text-zinc-500">
+              <tr>
+                <th scope="col" className="px-2 py-1 font-medium">Run</th>
+                <th scope="col" className="px-2 py-1 font-medium">Task · key</th>
+                <th scope="col" className="px-2 py-1 font-medium">Error</th>
+                <th scope="col" className="px-2 py-1 font-medium">Failed</th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.map((run) => (
+                <tr key={run.id} className="border-t border-zinc-100 align-top" data-testid="bulk-retry-row">
+                  <td className="px-2 py-1 font-mono">#{run.id}</td>
+                  <td className="max-w-56 px-2 py-1">
+                    <span className="text-zinc-800">{run.taskName}</span>
+                    <span className="block truncate font-mono text-zinc-500" title={run.idempotencyKey}>
+                      {run.idempotencyKey}
+                    </span>
+                  </td>
+                  <td className="max-w-48 truncate px-2 py-1 text-red-800" title={run.errorMessage ?? undefined}>
+                    {run.errorMessage ?? "–"}
+                  </td>
+                  <td className="whitespace-nowrap px-2 py-1 text-zinc-600">{formatAbsolute(new Date(run.updatedAt))}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </div>
+    </ConfirmDialog>
+  );
+}
+
+function BulkResults({ results }: { results: BulkResult[] }) {
+  if (results.length === 0) return null;
+  return (
+    <ul className="max-h-48 overflow-y-auto text-xs" data-testid="bulk-retry-results">
+      {results.map((result) => (
+        <li key={result.runId} className="flex gap-2 border-t border-zinc-100 py-1">
+          <span className={result.outcome === "created" ? "text-emerald-700" : "text-red-700"}>{result.outcome === "created" ? "retried" : "refused"}</span>
+          <span className="font-mono">#{result.runId}</span>
+          {result.childRunId ? (
+            <Link href={`/runs/${result.childRunId}` as Route} className="text-sky-700 hover:underline">
+              → run #{result.childRunId}
+            </Link>
+          ) : (
+            <span className="text-zinc-600">{result.message}</span>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -36,6 +36,8 @@ function step(name: string, command: string, args: string[]): Promise<boolean> {
 const steps: Array<[string, string, string[]]> = [
   ["typecheck", "npx", ["tsc", "--noEmit"]],
   ["unit and integration tests", "npx", ["vitest", "run"]],
+  // Starts its own Postgres and redis-server (it restarts them), whatever DATABASE_URL / REDIS_URL say.
+  ["fault-injection suite (short)", "npx", ["tsx", "tests/faults/run.ts", "--short"]],
   ["browser tests", "npx", ["playwright", "test"]],
 ];
 

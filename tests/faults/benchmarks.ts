@@ -1,0 +1,53 @@
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+export type Figure = [name: string, value: string];
+
+const START = "<!-- faults:start -->";
+const END = "<!-- faults:end -->";
+
+/**
+ * Replaces the fault suite's section of docs/BENCHMARKS.md (between its markers), leaving every other
+ * section alone: other suites write the same file. The file is read right before it is written.
+ */
+export async function writeBenchmarks(
+  root: string,
+  figures: Figure[],
+  run: { command: string; pgVersion: string; redisVersion: string },
+): Promise<string> {
+  const file = path.join(root, "docs", "BENCHMARKS.md");
+  const cpus = os.cpus();
+  const machine =
+    `${cpus[0]?.model.trim() ?? "unknown CPU"}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ` +
+    `${os.type()} ${os.release()}, Node ${process.version}, Postgres ${run.pgVersion} (embedded), Redis ${run.redisVersion}; ` +
+    // Throughput depends on what else the machine does; correctness must not.
+    `load average ${os.loadavg()[1]?.toFixed(1) ?? "?"} over the last 5 minutes of the run`;
+  const section = [
+    START,
+    "## Fault injection",
+    "",
+    "What [docs/guarantees.md](guarantees.md) promises, under worker SIGKILLs and SIGSTOPs and Redis and Postgres",
+    "restarts (`tests/faults/`). The figures of the last full run:",
+    "",
+    `- command: \`${run.command}\``,
+    `- date: ${new Date().toISOString().slice(0, 10)}`,
+    `- machine: ${machine}`,
+    "",
+    "| figure | value |",
+    "| --- | --- |",
+    ...figures.map(([name, value]) => `| ${name} | ${value.replaceAll("|", "\\|")} |`),
+    END,
+  ].join("\n");
+
+  const current = existsSync(file) ? await readFile(file, "utf8") : "# Benchmarks\n";
+  const start = current.indexOf(START);
+  const end = current.indexOf(END);
+  const next =
+    start !== -1 && end > start
+      ? current.slice(0, start) + section + current.slice(end + END.length)
+      : `${current.replace(/\n*$/, "")}\n\n${section}\n`;
+  await writeFile(file, next);
+  return file;
+}

@@ -1,0 +1,912 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { randomInt as cryptoRandomInt, randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import getPort, { portNumbers } from "get-port";
+import type postgres from "postgres";
+import { z } from "zod";
+import { startEmbeddedPostgres } from "@/lib/embedded/postgres";
+import { startRedisServer } from "@/lib/embedded/redis";
+import { childProcessEnv, env, searchPath } from "@/lib/env";
+import { LeaseLostError, createLedger } from "@/lib/ledger";
+import { DEFAULT_LOCK_PREFIX, lockKeyFor, releaseLock } from "@/lib/locks/locks";
+import { migrateDatabase } from "@/lib/migrate";
+import { createRedis } from "@/lib/redis";
+import { waitFor } from "@/tests/helpers/wait";
+import { writeBenchmarks, type Figure } from "./benchmarks";
+import { EFFECTS_SCHEMA_SQL, connectPostgres, describeError, isTransient, submit } from "./effects";
+import { findStuckRunsAndStaleLocks } from "./inspect";
+import { Plan, chaosWeights, drawSchedule, type Action, type ChaosEvent, type Kind } from "./plan";
+import {
+  FENCED_TASK,
+  TX_TASK,
+  fromWorkerSchema,
+  prng,
+  randomInt,
+  sabotageSchema,
+  toWorkerSchema,
+  type Outcome,
+  type Submission,
+  type ToWorker,
+  type WorkerConfig,
+} from "./protocol";
+import { Violations, checkDuplicatesRecorded, checkFinal, checkQuiescent, type ExecutedReport, type PlantedLock } from "./verify";
+
+/**
+ * `npm run test:faults` (and `--short`, run by `npm test`): the fault-injection suite. It starts its own
+ * Postgres and redis-server (it restarts them, so never the machine's), forks N worker processes that
+ * run a plan of keys with duplicate deliveries through the SDK, and meanwhile SIGKILLs, SIGSTOPs and
+ * SIGCONTs workers, restarts and pauses Redis, restarts and crashes Postgres, on a schedule drawn from
+ * a seeded PRNG. Then it kills every worker at once, checks that every stuck run and stale lock is
+ * visible, lets a sweeper resubmit every key until it is finished, and verifies the guarantees stated
+ * in docs/guarantees.md. Exits 1 on any violation.
+ */
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+const WORKER = path.join(import.meta.dirname, "worker.ts");
+const LOCK_PREFIX = DEFAULT_LOCK_PREFIX;
+/**
+ * postgres.js 3.4.9 can throw from a setImmediate when a server closes a connection with a small write
+ * buffered (porsager/postgres#1154, #1208; unfixed in any release): an uncatchable TypeError that kills
+ * the process. A worker that dies of it is respawned like a SIGKILLed one and counted, not treated as
+ * a ledger violation: the guarantees must hold across any process death, this one included.
+ */
+const KNOWN_DRIVER_CRASH = /TypeError: Cannot read properties of null \(reading 'write'\)\s+at Immediate\.nextWrite \(\S*postgres\/src\/connection\.js/;
+
+const USAGE = `usage: npm run test:faults -- [options]
+  --short              the form npm test runs: ~9 s of chaos, 4 workers (default: 90 s, 5 workers)
+  --seed N             replay the chaos schedule and the plan's shape of an earlier run
+  --duration S         seconds of chaos
+  --workers N          worker processes; --concurrency N deliveries each
+  --verbose            print every fault as it is injected
+  --keep               keep the servers' data and the logs (always kept on failure)
+  --no-write           do not write the figures to docs/BENCHMARKS.md (a standard full run writes them)
+  --write-benchmarks   write them anyway
+  --sabotage WHAT      break a guarantee on purpose to see the suite fail: effect-outside-tx | no-fencing
+  --drop-connections   also kill single worker connections (pg_terminate_backend); exposes postgres.js
+                       3.4.9 defects that break transaction atomicity (docs/guarantees.md, section 7)
+  --pool-max N         connections per worker pool (default 2 x concurrency + 2)`;
+
+const ARG_OPTIONS = {
+  short: { type: "boolean", default: false },
+  seed: { type: "string" },
+  duration: { type: "string" },
+  workers: { type: "string" },
+  concurrency: { type: "string" },
+  sabotage: { type: "string", default: "none" },
+  "write-benchmarks": { type: "boolean" },
+  "no-write": { type: "boolean", default: false },
+  keep: { type: "boolean", default: false },
+  verbose: { type: "boolean", default: false },
+  "drop-connections": { type: "boolean", default: false },
+  "pool-max": { type: "string" },
+  help: { type: "boolean", default: false },
+} as const;
+
+const { values: argv } = (() => {
+  try {
+    return parseArgs({ options: ARG_OPTIONS, strict: true });
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+if (argv.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const optionsSchema = z.object({
+  short: z.boolean(),
+  seed: z.coerce.number().int().min(0).max(2 ** 32 - 1),
+  durationS: z.coerce.number().min(2).max(3600),
+  workers: z.coerce.number().int().min(2).max(16),
+  concurrency: z.coerce.number().int().min(1).max(16),
+  sabotage: sabotageSchema,
+  poolMax: z.coerce.number().int().min(2).max(50).optional(),
+});
+const options = (() => {
+  const parsed = optionsSchema.safeParse({
+    short: argv.short,
+    seed: argv.seed ?? cryptoRandomInt(2 ** 31),
+    durationS: argv.duration ?? (argv.short ? 9 : 90),
+    workers: argv.workers ?? (argv.short ? 4 : 5),
+    concurrency: argv.concurrency ?? (argv.short ? 3 : 4),
+    sabotage: argv.sabotage,
+    poolMax: argv["pool-max"],
+  });
+  if (!parsed.success) {
+    console.error(`invalid options: ${parsed.error.issues.map((issue) => `--${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+    process.exit(2);
+  }
+  return parsed.data;
+})();
+// Only a standard full run writes the figures: not a short one, a sabotaged one, or one with extra faults.
+const writeFigures =
+  argv["write-benchmarks"] ??
+  (!options.short && options.sabotage === "none" && !argv["drop-connections"] && options.poolMax === undefined && !argv["no-write"]);
+
+const started = Date.now();
+const elapsed = () => ((Date.now() - started) / 1000).toFixed(1).padStart(5);
+const log = (message: string) => console.log(`[faults ${elapsed()}s] ${message}`);
+const verbose = (message: string) => {
+  if (argv.verbose) log(message);
+};
+
+// ---------------------------------------------------------------------------------------------------
+
+const violations = new Violations();
+const counts = {
+  kills: 0,
+  pauses: 0,
+  redisRestarts: 0,
+  redisPauses: 0,
+  postgresRestarts: 0,
+  postgresCrashes: 0,
+  planted: 0,
+  skipped: 0,
+  finalKills: 0,
+  crashedDeliveries: 0,
+  transientRetries: 0,
+  maxStuckSeen: 0,
+  maxStaleLocksSeen: 0,
+  inspections: 0,
+  inspectionsWithoutRedis: 0,
+  driverCrashes: 0,
+  orchestratorDriverCrashes: 0,
+  droppedConnections: 0,
+};
+const outcomes: Record<Outcome, number> = { executed: 0, replayed: 0, in_progress: 0, lock_contended: 0, lease_lost: 0, error: 0 };
+const executed: ExecutedReport[] = [];
+const duplicatesReported = new Map<string, number>();
+const planted: PlantedLock[] = [];
+
+const tmp = await mkdtemp(path.join(os.tmpdir(), "idem-faults-"));
+const logs = path.join(tmp, "logs");
+await mkdir(logs, { recursive: true });
+
+// Fixed ports for the whole run (restarts come back on the same one), chosen below the kernel's
+// ephemeral range so a client socket cannot take the port while the server is down.
+const pgPort = await getPort({ port: portNumbers(21000, 25999) });
+const redisPort = await getPort({ port: portNumbers(26000, 29999) });
+const pgLog = createWriteStream(path.join(logs, "postgres.log"));
+
+log(`seed ${options.seed} (reproduce the schedule with --seed ${options.seed}); ${options.short ? "short" : "full"} mode, ${options.durationS}s of chaos, ${options.workers} workers x ${options.concurrency}${options.sabotage === "none" ? "" : `, SABOTAGE ${options.sabotage}`}`);
+log(`own servers: Postgres on 127.0.0.1:${pgPort}, redis-server on 127.0.0.1:${redisPort}, data in ${tmp}`);
+
+const pg = await startEmbeddedPostgres({
+  dataDir: path.join(tmp, "pg"),
+  port: pgPort,
+  // The suite kills processes, not machines: the kernel's page cache survives a Postgres crash, so
+  // skipping fsync changes nothing it tests and spares a shared disk.
+  settings: { fsync: "off" },
+  log: (line) => pgLog.write(line),
+});
+const redisServer = await startRedisServer({ dir: path.join(tmp, "redis"), port: redisPort, binary: env.IDEM_REDIS_SERVER_BIN, pathVariable: searchPath });
+await migrateDatabase(pg.url);
+const sql = connectPostgres(pg.url, { max: 12, applicationName: "faults-orchestrator" });
+const redis = createRedis(redisServer.url, { name: "faults-orchestrator" });
+await sql.unsafe(EFFECTS_SCHEMA_SQL);
+
+// ---------------------------------------------------------------------------------------------------
+// Workers
+
+/**
+ * Workers are respawned every few seconds, so their start-up time is chaos time lost: under tsx a
+ * worker takes ~3 s to start on a busy two-core machine, bundled ~0.5 s. The bundle is the same source
+ * compiled by esbuild (which tsx itself uses), with packages left to node_modules; it is written under
+ * node_modules/.cache so that those imports resolve. Without esbuild, fall back to tsx.
+ */
+async function bundleWorker(): Promise<{ file: string; execArgv: string[]; cleanup: () => Promise<void> }> {
+  const fallback = { file: WORKER, execArgv: ["--import", "tsx"], cleanup: async () => undefined };
+  try {
+    const { build } = await import("esbuild");
+    const dir = path.join(ROOT, "node_modules", ".cache", "idem-faults");
+    const file = path.join(dir, `worker-${process.pid}.mjs`);
+    await build({
+      entryPoints: [WORKER],
+      outfile: file,
+      bundle: true,
+      packages: "external",
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      tsconfig: path.join(ROOT, "tsconfig.json"),
+      logLevel: "error",
+    });
+    return { file, execArgv: [], cleanup: () => rm(file, { force: true }) };
+  } catch (error) {
+    log(`could not bundle the worker (${describeError(error)}); running it under tsx`);
+    return fallback;
+  }
+}
+const workerEntry = await bundleWorker();
+
+interface Slot {
+  index: number;
+  generation: number;
+  workerId: string;
+  child: ChildProcess | null;
+  ready: boolean;
+  paused: boolean;
+  killing: boolean;
+  inflight: Map<number, { sub: Submission; sentAt: number; redeliveries: number }>;
+  resumeTimer: NodeJS.Timeout | null;
+  exited: Promise<void>;
+}
+
+let phase: "starting" | "chaos" | "ending" | "done" = "starting";
+const rngPlan = prng(options.seed ^ 0x5bd1e995);
+const rngChaos = prng(options.seed);
+const plan = new Plan(rngPlan, options.workers * options.concurrency * 2);
+const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({
+  index,
+  generation: 0,
+  workerId: "",
+  child: null,
+  ready: false,
+  paused: false,
+  killing: false,
+  inflight: new Map(),
+  resumeTimer: null,
+  exited: Promise.resolve(),
+}));
+
+function sendTo(child: ChildProcess, message: ToWorker): boolean {
+  if (!child.connected) return false;
+  try {
+    child.send(toWorkerSchema.parse(message));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onWorkerMessage(slot: Slot, child: ChildProcess, raw: unknown) {
+  if (slot.child !== child) return;
+  const parsed = fromWorkerSchema.safeParse(raw);
+  if (!parsed.success) {
+    violations.add(`worker ${slot.workerId} sent a malformed message: ${parsed.error.message}`);
+    return;
+  }
+  const message = parsed.data;
+  switch (message.type) {
+    case "ready":
+      slot.ready = true;
+      return;
+    case "want": {
+      const sub = phase === "chaos" ? plan.next(slot.index) : null;
+      if (sub) slot.inflight.set(sub.id, { sub, sentAt: Date.now(), redeliveries: 0 });
+      if (!sendTo(child, { type: "work", slot: message.slot, submission: sub }) && sub) {
+        slot.inflight.delete(sub.id);
+        plan.requeue(sub);
+      }
+      return;
+    }
+    case "done": {
+      slot.inflight.delete(message.id);
+      outcomes[message.outcome]++;
+      counts.transientRetries += message.transientErrors;
+      if (message.outcome === "executed") executed.push({ key: message.key, workerId: slot.workerId, fencingToken: message.fencingToken });
+      if (message.outcome === "replayed" || message.outcome === "in_progress" || message.outcome === "lock_contended") {
+        duplicatesReported.set(slot.workerId, (duplicatesReported.get(slot.workerId) ?? 0) + 1);
+      }
+      if (message.outcome === "error") violations.add(`worker ${slot.workerId}: unexpected error on ${message.key}: ${message.message}`);
+      return;
+    }
+  }
+}
+
+function spawnWorker(slot: Slot) {
+  slot.generation++;
+  slot.workerId = `w${slot.index}.${slot.generation}`;
+  const config: WorkerConfig = {
+    workerId: slot.workerId,
+    slot: slot.index,
+    databaseUrl: pg.url,
+    redisUrl: redisServer.url,
+    concurrency: options.concurrency,
+    // Room for a transaction and a heartbeat per delivery, plus claims.
+    poolMax: options.poolMax ?? options.concurrency * 2 + 2,
+    sabotage: options.sabotage,
+  };
+  // A plain `node` process, never `npx tsx` (a wrapper): the pid we signal must be the worker itself.
+  const child = fork(workerEntry.file, [JSON.stringify(config)], {
+    cwd: ROOT,
+    env: childProcessEnv({ DATABASE_URL: pg.url, REDIS_URL: redisServer.url }),
+    execArgv: workerEntry.execArgv,
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  const logFile = createWriteStream(path.join(logs, `worker-${slot.workerId}.log`));
+  let stderrTail = "";
+  child.stdout?.pipe(logFile, { end: false });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    logFile.write(chunk);
+    stderrTail = (stderrTail + chunk.toString()).slice(-8192);
+  });
+  slot.child = child;
+  slot.ready = false;
+  slot.paused = false;
+  slot.killing = false;
+  // "close", not "exit": by then stderr is fully read, so a crash can be told by its last words.
+  slot.exited = new Promise((resolve) => {
+    child.once("close", (code, signal) => {
+      if (slot.child === child) {
+        counts.crashedDeliveries += slot.inflight.size;
+        if (phase === "chaos") for (const entry of slot.inflight.values()) if (entry.redeliveries === 0) plan.redeliver(entry.sub);
+        slot.inflight.clear();
+        slot.child = null;
+        slot.ready = false;
+        if (slot.resumeTimer) clearTimeout(slot.resumeTimer);
+        slot.resumeTimer = null;
+        if (!slot.killing) {
+          if (KNOWN_DRIVER_CRASH.test(stderrTail)) {
+            counts.driverCrashes++;
+            verbose(`worker ${slot.workerId} crashed on its own: postgres.js nextWrite on a closed socket (porsager/postgres#1154)`);
+          } else {
+            violations.add(`worker ${slot.workerId} exited by itself (code ${code}, signal ${signal}); see ${logFile.path}`);
+          }
+          if (phase === "chaos") spawnWorker(slot);
+        }
+      }
+      logFile.end();
+      resolve();
+    });
+  });
+  child.on("message", (raw) => onWorkerMessage(slot, child, raw));
+  child.on("error", (error) => verbose(`worker ${slot.workerId}: ${describeError(error)}`));
+}
+
+async function killWorker(slot: Slot, respawnAfterMs: number | null) {
+  const child = slot.child;
+  if (!child || slot.killing) return false;
+  slot.killing = true;
+  child.kill("SIGKILL");
+  await slot.exited;
+  if (respawnAfterMs !== null) {
+    await delay(respawnAfterMs);
+    if (phase === "chaos") spawnWorker(slot);
+  }
+  return true;
+}
+
+function pauseWorker(slot: Slot, forMs: number): boolean {
+  const child = slot.child;
+  if (!child || slot.paused || slot.killing || !slot.ready) return false;
+  child.kill("SIGSTOP");
+  slot.paused = true;
+  slot.resumeTimer = setTimeout(() => {
+    slot.resumeTimer = null;
+    if (slot.child === child) {
+      child.kill("SIGCONT");
+      slot.paused = false;
+    }
+  }, forMs);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Servers
+
+/** A pool for what the orchestrator asks Postgres during the chaos; dropped after it. */
+let samplerSql: postgres.Sql | null = null;
+let postgresBusy = false;
+let redisBusy = false;
+let redisResumeTimer: NodeJS.Timeout | null = null;
+
+async function postmasterPid(): Promise<number> {
+  const pid = Number((await readFile(path.join(pg.dataDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+  if (!pid) throw new Error("no postmaster.pid");
+  return pid;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startPostgresAgain() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pg.start();
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw new Error(`Postgres did not come back after ${attempt} tries: ${describeError(error)}`);
+      await delay(500);
+    }
+  }
+}
+
+async function restartPostgres(crash: boolean, downtimeMs: number): Promise<boolean> {
+  if (postgresBusy) return false;
+  postgresBusy = true;
+  try {
+    if (crash) {
+      // SIGQUIT alone is Postgres's immediate shutdown: every backend dies at once, no checkpoint,
+      // crash recovery on the next start. (Not through stop(), whose SIGINT would be handled first.)
+      const pid = await postmasterPid();
+      process.kill(pid, "SIGQUIT");
+      await waitFor(() => !processAlive(pid), { timeoutMs: 30_000, what: `postmaster ${pid} to exit` });
+    } else {
+      await pg.stop(); // SIGINT: fast shutdown, open transactions rolled back
+    }
+    await delay(downtimeMs);
+    await startPostgresAgain();
+    return true;
+  } finally {
+    postgresBusy = false;
+  }
+}
+
+function resumeRedis() {
+  if (redisResumeTimer) {
+    clearTimeout(redisResumeTimer);
+    redisResumeTimer = null;
+    redisServer.resume();
+  }
+}
+
+async function restartRedis(downtimeMs: number): Promise<boolean> {
+  if (redisBusy) return false;
+  redisBusy = true;
+  try {
+    resumeRedis();
+    await redisServer.stop();
+    await delay(downtimeMs);
+    await redisServer.start();
+    return true;
+  } finally {
+    redisBusy = false;
+  }
+}
+
+function pauseRedis(forMs: number): boolean {
+  if (redisBusy || redisResumeTimer) return false;
+  redisServer.pause();
+  redisResumeTimer = setTimeout(() => {
+    redisResumeTimer = null;
+    redisServer.resume();
+  }, forMs);
+  return true;
+}
+
+/**
+ * Debris of the kind an operator has to clean up: a lock with a long TTL on a key whose run has
+ * finished, or on a key no run exists for yet. The SDK's own locks live no longer than their lease.
+ */
+async function plantStaleLock(event: ChaosEvent): Promise<boolean> {
+  const value = `planted-${randomUUID()}`;
+  const set = async (task: string, key: string, target: PlantedLock["target"]) => {
+    const lockKey = lockKeyFor(task, key, LOCK_PREFIX);
+    const reply = await Promise.race([redis.set(lockKey, value, "PX", 600_000, "NX"), delay(500).then(() => null)]).catch(() => null);
+    if (reply !== "OK") return false;
+    planted.push({ lockKey, value, target });
+    return true;
+  };
+  const taskOf = (kind: Kind) => (kind === "tx" ? TX_TASK : FENCED_TASK);
+  if (event.variant === 0 && executed.length > 0) {
+    const report = executed[event.target % executed.length];
+    const kind = report ? plan.keys.get(report.key) : undefined;
+    return report && kind ? set(taskOf(kind), report.key, "finished") : false;
+  }
+  const prepared = plan.prepare();
+  const ok = await set(taskOf(prepared.kind), prepared.key, "unsubmitted");
+  plan.enqueue(prepared);
+  return ok;
+}
+
+async function fire(event: ChaosEvent): Promise<void> {
+  const slot = slots[event.target % slots.length];
+  let done = false;
+  switch (event.action) {
+    case "kill_worker":
+      if (slot && slot.child) {
+        const killing = killWorker(slot, event.durationMs);
+        counts.kills++;
+        done = true;
+        verbose(`SIGKILL ${slot.workerId} (${slot.inflight.size} in flight), respawn in ${event.durationMs} ms`);
+        await killing;
+      }
+      break;
+    case "pause_worker":
+      if (slot && pauseWorker(slot, event.durationMs)) {
+        counts.pauses++;
+        done = true;
+        verbose(`SIGSTOP ${slot.workerId} for ${event.durationMs} ms`);
+      }
+      break;
+    case "restart_redis":
+      verbose(`restart Redis (down ${event.durationMs} ms)`);
+      if ((done = await restartRedis(event.durationMs))) counts.redisRestarts++;
+      break;
+    case "pause_redis":
+      if ((done = pauseRedis(event.durationMs))) {
+        counts.redisPauses++;
+        verbose(`SIGSTOP redis-server for ${event.durationMs} ms`);
+      }
+      break;
+    case "restart_postgres":
+    case "crash_postgres": {
+      const crash = event.action === "crash_postgres";
+      verbose(`${crash ? "crash (SIGQUIT)" : "restart (fast shutdown)"} Postgres, down ${event.durationMs} ms`);
+      if ((done = await restartPostgres(crash, event.durationMs))) {
+        if (crash) counts.postgresCrashes++;
+        else counts.postgresRestarts++;
+      }
+      break;
+    }
+    case "plant_stale_lock":
+      if ((done = await plantStaleLock(event))) counts.planted++;
+      break;
+    case "drop_connection":
+      if (slot && slot.child && samplerSql) {
+        // One of the worker's connections dies under it, the server staying up: a network blip, a
+        // proxy's timeout, an operator's pg_terminate_backend. Prefer one inside a transaction.
+        const dropped = await samplerSql<{ pid: number }[]>`
+          SELECT pg_terminate_backend(pid), pid FROM pg_stat_activity
+          WHERE pid IN (
+            SELECT pid FROM pg_stat_activity WHERE application_name = ${`faults-${slot.workerId}`}
+            ORDER BY state = 'idle in transaction' DESC, state = 'active' DESC, random() LIMIT 1)`.catch(() => []);
+        if ((done = dropped.length > 0)) {
+          counts.droppedConnections++;
+          verbose(`pg_terminate_backend on a connection of ${slot.workerId}`);
+        }
+      }
+      break;
+  }
+  if (!done) counts.skipped++;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function cleanup() {
+  for (const slot of slots) {
+    if (slot.resumeTimer) clearTimeout(slot.resumeTimer);
+    slot.killing = true;
+    slot.child?.kill("SIGKILL");
+  }
+  await Promise.all(slots.map((slot) => slot.exited));
+  resumeRedis();
+  redis.disconnect();
+  await sql.end({ timeout: 2 }).catch(() => undefined);
+  await redisServer.stop().catch(() => undefined);
+  await pg.stop().catch(() => undefined);
+  pgLog.end();
+  await workerEntry.cleanup();
+}
+
+// The sampler's pool lives through the restarts, so it can meet the same driver crash as a worker
+// (KNOWN_DRIVER_CRASH). The suite must not die of it: the pool is dropped after the chaos, and
+// everything that is verified is read through a pool that never saw a restart mid-query.
+process.on("uncaughtException", (error) => {
+  if (KNOWN_DRIVER_CRASH.test(String(error.stack))) {
+    counts.orchestratorDriverCrashes++;
+    return;
+  }
+  console.error(`[faults] the suite itself failed: ${error.stack ?? error.message}`);
+  void cleanup().finally(() => process.exit(2));
+});
+
+process.on("SIGINT", () => {
+  log("interrupted: stopping workers and servers");
+  void cleanup().finally(() => process.exit(130));
+});
+
+function statusLine(): string {
+  return (
+    `delivered ${plan.dispatched} (${plan.keys.size} keys): ${outcomes.executed} executed, ${outcomes.replayed} replayed, ` +
+    `${outcomes.in_progress} in progress, ${outcomes.lock_contended} lock-contended, ${outcomes.lease_lost} lease lost, ${outcomes.error} errors | ` +
+    `${counts.kills} kills, ${counts.pauses} pauses, Redis ${counts.redisRestarts} restarts/${counts.redisPauses} pauses, ` +
+    `Postgres ${counts.postgresRestarts} restarts/${counts.postgresCrashes} crashes`
+  );
+}
+
+let exitCode = 0;
+try {
+  for (const slot of slots) spawnWorker(slot);
+  await waitFor(() => slots.every((slot) => slot.ready), { timeoutMs: 120_000, everyMs: 50, what: "every worker to start" });
+  log(`${options.workers} workers up`);
+
+  // ------------------------------------------------------------------------------------------------
+  // Chaos
+  const durationMs = options.durationS * 1000;
+  const drops = argv["drop-connections"];
+  const minimum: Record<Action, number> = options.short
+    ? { kill_worker: 2, pause_worker: 3, restart_redis: 1, pause_redis: 1, restart_postgres: 1, crash_postgres: 1, plant_stale_lock: 2, drop_connection: drops ? 3 : 0 }
+    : { kill_worker: 10, pause_worker: 12, restart_redis: 4, pause_redis: 3, restart_postgres: 4, crash_postgres: 4, plant_stale_lock: 5, drop_connection: drops ? 10 : 0 };
+  const schedule = drawSchedule(rngChaos, {
+    durationMs,
+    meanGapMs: options.short ? 400 : 650,
+    weights: chaosWeights({ dropConnections: argv["drop-connections"] }),
+    minimum,
+  });
+  log(`chaos: ${schedule.length} scheduled faults over ${options.durationS}s`);
+  phase = "chaos";
+  const chaosStart = Date.now();
+  const pending = new Set<Promise<void>>();
+  const statusTimer = setInterval(() => log(statusLine()), options.short ? 3000 : 10_000);
+  // The detection query under load: it must keep answering while the servers come and go.
+  samplerSql = connectPostgres(pg.url, { max: 2, applicationName: "faults-sampler" });
+  const sampler = samplerSql;
+  let inspecting = false;
+  const inspectTimer = setInterval(() => {
+    if (inspecting) return;
+    inspecting = true;
+    findStuckRunsAndStaleLocks(sampler, redis, { lockPrefix: LOCK_PREFIX })
+      .then((inspection) => {
+        counts.inspections++;
+        if (inspection.locksUnavailable) counts.inspectionsWithoutRedis++;
+        counts.maxStuckSeen = Math.max(counts.maxStuckSeen, inspection.stuckRuns.length);
+        counts.maxStaleLocksSeen = Math.max(counts.maxStaleLocksSeen, inspection.staleLocks.length);
+      })
+      .catch((error: unknown) => verbose(`detection query failed: ${describeError(error)}`)) // a server is down right now
+      .finally(() => {
+        inspecting = false;
+      });
+  }, 2000);
+  // The visibility timeout: every lease + 300 ms a delivery stays unacknowledged, up to three times, a
+  // copy goes to another worker. A copy that arrives while the lease still lives gets in_progress; a
+  // later one takes the run over from the paused or dead holder.
+  const REDELIVERY_MARGIN_MS = 300;
+  const redeliveryTimer = setInterval(() => {
+    const now = Date.now();
+    for (const slot of slots) {
+      for (const entry of slot.inflight.values()) {
+        const due = entry.sentAt + (entry.redeliveries + 1) * (entry.sub.leaseMs + REDELIVERY_MARGIN_MS);
+        if (entry.redeliveries < 3 && now > due) {
+          entry.redeliveries++;
+          plan.redeliver(entry.sub);
+        }
+      }
+    }
+  }, 100);
+  for (const event of schedule) {
+    const wait = chaosStart + event.atMs - Date.now();
+    if (wait > 0) await delay(wait); // the schedule, not a synchronisation
+    const action = fire(event).catch((error: unknown) => violations.add(`chaos action ${event.action} failed: ${describeError(error)}`));
+    pending.add(action);
+    void action.finally(() => pending.delete(action));
+  }
+  const rest = chaosStart + durationMs - Date.now();
+  if (rest > 0) await delay(rest);
+
+  // ------------------------------------------------------------------------------------------------
+  // Final crash: every worker dies at once, mid-flight.
+  phase = "ending";
+  plan.open = false;
+  clearInterval(statusTimer);
+  clearInterval(inspectTimer);
+  clearInterval(redeliveryTimer);
+  log(statusLine());
+  const inflightAtCrash = slots.reduce((sum, slot) => sum + slot.inflight.size, 0);
+  // A delivery that has been in flight far longer than any lease plus retries is hung, not slow.
+  const oldestInflightMs = Math.max(0, ...slots.flatMap((slot) => [...slot.inflight.values()].map((entry) => Date.now() - entry.sentAt)));
+  for (const slot of slots) {
+    if (slot.child && !slot.killing) {
+      counts.finalKills++;
+      void killWorker(slot, null);
+    }
+  }
+  log(`final crash: SIGKILL to all ${counts.finalKills} live workers (${inflightAtCrash} deliveries in flight)`);
+  await Promise.all(pending);
+  resumeRedis();
+  await sampler.end({ timeout: 1 }).catch(() => undefined);
+  samplerSql = null;
+  await waitFor(() => slots.every((slot) => slot.child === null), { timeoutMs: 30_000, what: "every worker to exit" });
+  await waitFor(
+    async () => {
+      try {
+        await sql`SELECT 1`;
+        return (await redis.ping()) === "PONG";
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 30_000, everyMs: 100, what: "Postgres and Redis to answer" },
+  );
+  // Debris that outlives the crash (Redis restarts wiped most locks planted earlier): a long-lived lock
+  // on a finished key, and one on a key no worker has seen, which only an operator's release frees.
+  for (const variant of [0, 1]) {
+    const event: ChaosEvent = { atMs: 0, action: "plant_stale_lock", target: randomInt(rngChaos, 0, 1_000_000), durationMs: 0, variant };
+    if (await plantStaleLock(event)) counts.planted++;
+  }
+  await waitFor(
+    async () => Number((await sql<{ n: string }[]>`SELECT count(*) AS n FROM idem.task_runs WHERE status = 'running' AND lease_expires_at > now()`)[0]?.n) === 0,
+    { timeoutMs: 30_000, everyMs: 100, what: "every lease to expire" },
+  );
+
+  // ------------------------------------------------------------------------------------------------
+  // Everything is dead: every stuck run and every stale lock must be visible.
+  const quiescent = await checkQuiescent(sql, redis, LOCK_PREFIX, planted, violations);
+  log(
+    `after the crash: ${quiescent.figures.stuckRunning} stuck running runs, ${quiescent.figures.overduePending} overdue and ` +
+      `${quiescent.figures.scheduledPending} scheduled retries, ${quiescent.figures.staleLocks} stale locks ` +
+      `(${JSON.stringify(quiescent.figures.staleLocksByReason)}; ${quiescent.figures.plantedPresent} of ${planted.length} planted still present): ` +
+      `${violations.count === 0 ? "all reported" : `${violations.count} violations so far`}`,
+  );
+
+  // ------------------------------------------------------------------------------------------------
+  // The sweeper: resubmit every key until it is finished, as a redelivering queue eventually would.
+  const sweepWarnings = { count: 0 };
+  const sweeper = createLedger({ sql, redis, workerId: "sweeper", logger: { warn: () => void sweepWarnings.count++ } });
+  const sweep = { executed: 0, replayed: 0, finishedBehindLock: 0, locksReleased: 0, waits: 0, duplicatesReported: 0 };
+  const keys = [...plan.keys];
+  let nextIndex = 0;
+  const sweepKey = async (key: string, kind: Kind) => {
+    const task = kind === "tx" ? TX_TASK : FENCED_TASK;
+    const lockKey = lockKeyFor(task, key, LOCK_PREFIX);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      let result;
+      try {
+        result = await submit(sweeper, sql, { key, kind, leaseMs: 2000, workMs: 0, effectFirst: true }, options.sabotage);
+      } catch (error) {
+        if (error instanceof LeaseLostError || isTransient(error)) continue;
+        violations.add(`sweeper: ${key}: ${describeError(error)}`);
+        return;
+      }
+      if (result.outcome !== "executed") sweep.duplicatesReported++;
+      switch (result.outcome) {
+        case "executed":
+          sweep.executed++;
+          executed.push({ key, workerId: "sweeper", fencingToken: result.run.fencingToken });
+          return;
+        case "replayed":
+          if (result.run.status === "succeeded") sweep.replayed++;
+          else violations.add(`key lost: ${task}/${key} is ${result.run.status}`);
+          return;
+        case "in_progress":
+          sweep.waits++;
+          await waitFor(
+            async () =>
+              (await sql`SELECT 1 FROM idem.task_runs WHERE task_name = ${task} AND idempotency_key = ${key} AND status = 'running' AND lease_expires_at > now()`)
+                .length === 0,
+            { timeoutMs: 30_000, everyMs: 100, what: `the lease on ${key} to expire` },
+          );
+          continue;
+        case "lock_contended": {
+          const [run] = await sql<{ status: string }[]>`SELECT status FROM idem.task_runs WHERE task_name = ${task} AND idempotency_key = ${key}`;
+          if (run?.status === "succeeded") {
+            sweep.finishedBehindLock++;
+            return;
+          }
+          // What an operator does from the console: find the stale lock, release it by compare-and-delete
+          // with the value they saw (a lock re-taken meanwhile is left alone), and redeliver.
+          const inspection = await findStuckRunsAndStaleLocks(sql, redis, { lockPrefix: LOCK_PREFIX });
+          const stale = inspection.staleLocks.find((lock) => lock.lockKey === lockKey);
+          if (stale) {
+            if ((await releaseLock(redis, lockKey, stale.value)).released) sweep.locksReleased++;
+          } else {
+            sweep.waits++;
+            const seen = await redis.get(lockKey);
+            await waitFor(async () => (await redis.get(lockKey)) !== seen, { timeoutMs: 30_000, what: `the lock on ${key} to go` });
+          }
+          continue;
+        }
+      }
+    }
+    violations.add(`sweeper could not finish ${task}/${key} within 60 s`);
+  };
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let index = nextIndex++; index < keys.length; index = nextIndex++) {
+        const entry = keys[index];
+        if (entry) await sweepKey(entry[0], entry[1]);
+      }
+    }),
+  );
+  duplicatesReported.set("sweeper", sweep.duplicatesReported);
+  log(
+    `sweeper: ${keys.length} keys resubmitted: ${sweep.executed} executed, ${sweep.replayed} replayed, ` +
+      `${sweep.finishedBehindLock} finished behind a stale lock, ${sweep.locksReleased} stale locks released`,
+  );
+
+  // ------------------------------------------------------------------------------------------------
+  // The guarantees.
+  const final = await checkFinal(sql, plan.keys, executed, violations);
+  await checkDuplicatesRecorded(sql, duplicatesReported, violations);
+  const afterSweep = await findStuckRunsAndStaleLocks(sql, redis, { lockPrefix: LOCK_PREFIX });
+  if (afterSweep.locksUnavailable) violations.add(`after the sweeper the locks could not be read: ${afterSweep.locksUnavailable}`);
+  if (afterSweep.stuckRuns.length) violations.add(`${afterSweep.stuckRuns.length} runs still stuck after the sweeper`);
+  let releasedAfterSweep = 0;
+  for (const lock of afterSweep.staleLocks) {
+    if (lock.reason !== "run_finished") violations.add(`after the sweeper, lock ${lock.lockKey} is stale as ${lock.reason}`);
+    if ((await releaseLock(redis, lock.lockKey, lock.value)).released) releasedAfterSweep++;
+  }
+  const clean = await findStuckRunsAndStaleLocks(sql, redis, { lockPrefix: LOCK_PREFIX });
+  if (clean.locksUnavailable) violations.add(`the final lock check could not read the locks: ${clean.locksUnavailable}`);
+  if (clean.staleLocks.length || clean.liveLocks) violations.add(`locks left after releasing the stale ones: ${clean.staleLocks.length + clean.liveLocks}`);
+
+  const keysTx = [...plan.keys.values()].filter((kind) => kind === "tx").length;
+  const staleByLedger = Object.values(final.staleWritesRejectedByLedger).reduce((sum, n) => sum + n, 0);
+  const figures: Figure[] = [
+    ["seed", String(options.seed)],
+    ["chaos", `${options.durationS} s, ${options.workers} worker processes x ${options.concurrency} concurrent deliveries, leases 400-1000 ms`],
+    ["keys", `${plan.keys.size} (${keysTx} transactional, ${plan.keys.size - keysTx} fenced)`],
+    ["deliveries during chaos", `${plan.dispatched} (${plan.undelivered()} planned copies left undelivered at the end)`],
+    [
+      "duplicates injected",
+      `${plan.dispatched - plan.keysDelivered()} (${plan.lateCopies} planned seconds late, ${plan.redeliveries} redeliveries after a visibility timeout); ` +
+        `plus ${keys.length} sweeper resubmissions`,
+    ],
+    [
+      "worker outcomes",
+      `${outcomes.executed} executed, ${outcomes.replayed} replayed, ${outcomes.in_progress} in progress, ${outcomes.lock_contended} lock-contended, ` +
+        `${outcomes.lease_lost} lease lost, ${counts.crashedDeliveries} died with their worker, ${counts.transientRetries} retries after connection errors`,
+    ],
+    [
+      "worker kills (SIGKILL)",
+      `${counts.kills} during chaos + ${counts.finalKills} in the final crash` +
+        (counts.driverCrashes ? `; plus ${counts.driverCrashes} workers killed by the postgres.js nextWrite crash (porsager/postgres#1154)` : "") +
+        (counts.orchestratorDriverCrashes ? `; the orchestrator's sampler survived it ${counts.orchestratorDriverCrashes} times` : ""),
+    ],
+    ["worker pauses (SIGSTOP/SIGCONT)", String(counts.pauses)],
+    ["oldest delivery in flight at the final crash", `${(oldestInflightMs / 1000).toFixed(1)} s`],
+    ["Redis restarts / pauses", `${counts.redisRestarts} / ${counts.redisPauses}`],
+    ["Postgres restarts (fast / crash)", `${counts.postgresRestarts + counts.postgresCrashes} (${counts.postgresRestarts} / ${counts.postgresCrashes})`],
+    ...(argv["drop-connections"] ? [["worker connections dropped (pg_terminate_backend)", String(counts.droppedConnections)] as Figure] : []),
+    ["takeovers of expired leases", String(final.takeovers)],
+    ["re-claims of runs sent back to pending", String(final.claimsAfterRetry)],
+    [
+      "stale writes rejected",
+      `${staleByLedger} by the ledger (${Object.entries(final.staleWritesRejectedByLedger).map(([what, n]) => `${n} ${what}`).join(", ") || "none"}), ` +
+        `${final.staleWritesRejectedByFencing} by the fencing check`,
+    ],
+    ["transactional keys executed more than once", `${final.txKeysExecutedMoreThanOnce} (${final.txEffectsRolledBack} attempts whose effect was not kept), each with exactly 1 effect`],
+    ["fenced keys whose effect was applied more than once", `${final.fencedKeysWithRepeatedEffect} (${final.fencedWritesAccepted} accepted writes for ${plan.keys.size - keysTx} keys)`],
+    ["highest fencing token", String(final.maxFencingToken)],
+    ["duplicate_attempts rows", Object.entries(final.duplicateAttempts).map(([outcome, n]) => `${n} ${outcome}`).join(", ")],
+    [
+      "visible after the final crash",
+      `${quiescent.figures.stuckRunning + quiescent.figures.overduePending} stuck runs, ${quiescent.figures.staleLocks} stale locks ` +
+        `(${counts.planted} planted, ${quiescent.figures.plantedPresent} of them still there: Redis restarts wipe locks)`,
+    ],
+    [
+      "detection query during the chaos",
+      `${counts.inspections} answers while servers came and went (${counts.inspectionsWithoutRedis} with Redis unavailable: stuck runs only); ` +
+        `at most ${counts.maxStuckSeen} stuck runs and ${counts.maxStaleLocksSeen} stale locks at once`,
+    ],
+    ["stale locks released by the sweeper / afterwards", `${sweep.locksReleased} / ${releasedAfterSweep}`],
+    ["violations", String(violations.count)],
+  ];
+  if (counts.skipped) verbose(`${counts.skipped} scheduled faults skipped (target busy or not running)`);
+
+  console.log("");
+  const width = Math.max(...figures.map(([name]) => name.length));
+  for (const [name, value] of figures) console.log(`  ${name.padEnd(width)}  ${value}`);
+  console.log("");
+  if (violations.count) {
+    console.log(`VIOLATIONS (${violations.count}):`);
+    for (const line of violations.lines.slice(0, 40)) console.log(`  - ${line}`);
+    if (violations.count > 40) console.log(`  ... and ${violations.count - 40} more`);
+    exitCode = 1;
+  } else {
+    log(`no violations (${final.runs} runs checked) in ${elapsed().trim()} s`);
+  }
+
+  if (writeFigures && violations.count === 0) {
+    const file = await writeBenchmarks(ROOT, figures, {
+      command: `npm run test:faults -- --seed ${options.seed}${argv.duration ? ` --duration ${options.durationS}` : ""}`,
+      pgVersion: (await sql<{ server_version: string }[]>`SHOW server_version`)[0]?.server_version ?? "?",
+      redisVersion: /redis_version:(\S+)/.exec(await redis.info("server"))?.[1] ?? "?",
+    });
+    log(`figures written to ${path.relative(ROOT, file)}`);
+  }
+} catch (error) {
+  console.error(`[faults] the suite itself failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  exitCode = 2;
+} finally {
+  phase = "done";
+  await cleanup();
+  if (exitCode === 0 && !argv.keep) await rm(tmp, { recursive: true, force: true });
+  else log(`logs and data kept in ${tmp}`);
+}
+process.exit(exitCode);

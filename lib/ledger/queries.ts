@@ -88,8 +88,9 @@ export function escapeLike(value: string): string {
 /**
  * The smallest string greater than every string that starts with `prefix`, in byte order (which is
  * code point order in UTF-8): the prefix with its last code point incremented. Null when there is
- * none (every code point is U+10FFFF). Gives the key-prefix filter a range the text_pattern_ops index
- * can use even in a generic plan, where `LIKE $1` is not a constant the planner can read.
+ * none (every code point is U+10FFFF). Gives the key-prefix filter a range the key index (byte order:
+ * the column has the "C" collation) can use even in a generic plan, where `LIKE $1` is not a constant
+ * the planner can read.
  */
 export function prefixUpperBound(prefix: string): string | null {
   const points = Array.from(prefix, (c) => c.codePointAt(0)!);
@@ -103,20 +104,40 @@ export function prefixUpperBound(prefix: string): string | null {
 
 const SAFE_ID = /^[1-9]\d{0,15}$/;
 
+/**
+ * The status filter as a literal, never a parameter: failed and cancelled runs have partial indexes
+ * (WHERE status = 'failed' ...), which the planner can only use when it can read the value, and a
+ * prepared statement's generic plan cannot read a parameter.
+ */
+function statusCondition(sql: Sql, status: RunStatus): Fragment {
+  switch (status) {
+    case "pending":
+      return sql`status = 'pending'`;
+    case "running":
+      return sql`status = 'running'`;
+    case "succeeded":
+      return sql`status = 'succeeded'`;
+    case "failed":
+      return sql`status = 'failed'`;
+    case "cancelled":
+      return sql`status = 'cancelled'`;
+  }
+}
+
 /** The WHERE conditions for the filters (never the cursor). Each maps onto an index's leading columns or partial predicate. */
 function filterConditions(sql: Sql, filters: RunFilters): Fragment[] {
   const conditions: Fragment[] = [];
   const column = filters.sort === "finished" ? sql`finished_at` : sql`created_at`;
   if (filters.sort === "finished") conditions.push(sql`finished_at IS NOT NULL`);
   if (filters.status === "stuck") conditions.push(sql`status = 'running' AND lease_expires_at < now()`);
-  else if (filters.status) conditions.push(sql`status = ${filters.status}::idem.run_status`);
+  else if (filters.status) conditions.push(statusCondition(sql, filters.status));
   if (filters.task) conditions.push(sql`task_name = ${filters.task}`);
   if (filters.key !== undefined && filters.key !== "") {
     if (filters.keyMatch === "prefix") {
       conditions.push(sql`idempotency_key LIKE ${escapeLike(filters.key)} || '%'`);
-      conditions.push(sql`idempotency_key ~>=~ ${filters.key}`);
+      conditions.push(sql`idempotency_key >= ${filters.key}`);
       const upper = prefixUpperBound(filters.key);
-      if (upper !== null) conditions.push(sql`idempotency_key ~<~ ${upper}`);
+      if (upper !== null) conditions.push(sql`idempotency_key < ${upper}`);
     } else {
       conditions.push(sql`idempotency_key = ${filters.key}`);
     }
@@ -479,7 +500,9 @@ export async function getLineage(sql: Sql, run: Pick<Run, "id" | "retryOf" | "ro
     sql<RawRow[]>`
       SELECT ${lineageColumns(sql)} FROM idem.task_runs r WHERE r.retry_of = ${run.id}::bigint ORDER BY r.id LIMIT ${LINEAGE_CHILDREN_LIMIT}`,
     sql<RawRow[]>`
-      SELECT ${lineageColumns(sql)} FROM idem.task_runs r WHERE r.root_run_id = ${run.rootRunId}::bigint ORDER BY r.id LIMIT ${LINEAGE_TREE_LIMIT + 1}`,
+      SELECT ${lineageColumns(sql)} FROM idem.task_runs r
+      WHERE (r.root_run_id = ${run.rootRunId}::bigint AND r.retry_of IS NOT NULL) OR r.id = ${run.rootRunId}::bigint
+      ORDER BY r.id LIMIT ${LINEAGE_TREE_LIMIT + 1}`,
   ]);
   const ancestorsTruncated = ancestors.length > LINEAGE_DEPTH_LIMIT;
   return {

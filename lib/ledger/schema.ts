@@ -6,6 +6,7 @@ import {
   integer,
   jsonb,
   pgSchema,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -63,15 +64,21 @@ export const taskRuns = idem.table(
     finishedAt: tz("finished_at"),
     updatedAt: tz("updated_at").notNull().defaultNow(),
   },
+  // Every index here is paid for by every claim and completion (a completion changes status and
+  // finished_at, so it is never a HOT update). The list was cut to what the console's filters need
+  // (EXPLAIN on 2M and 10M rows, docs/BENCHMARKS.md): statuses that are rare get partial indexes, the
+  // common "succeeded" is served by created_idx with a filter, and lineage indexes are partial on
+  // retries. idempotency_key has the "C" collation (drizzle/0005), so the unique index also serves
+  // exact and prefix key search across tasks.
   (t) => [
-    uniqueIndex("task_runs_task_key_uq").on(t.taskName, t.idempotencyKey),
+    uniqueIndex("task_runs_key_task_uq").on(t.idempotencyKey, t.taskName),
     index("task_runs_created_idx").on(t.createdAt, t.id),
-    index("task_runs_status_created_idx").on(t.status, t.createdAt, t.id),
+    index("task_runs_failed_created_idx").on(t.createdAt, t.id).where(sql`${t.status} = 'failed'`),
+    index("task_runs_cancelled_created_idx").on(t.createdAt, t.id).where(sql`${t.status} = 'cancelled'`),
     index("task_runs_task_created_idx").on(t.taskName, t.createdAt, t.id),
     index("task_runs_finished_idx").on(t.finishedAt, t.id).where(sql`${t.finishedAt} IS NOT NULL`),
-    index("task_runs_key_prefix_idx").on(t.idempotencyKey.op("text_pattern_ops")),
     index("task_runs_worker_created_idx").on(t.leaseOwner, t.createdAt, t.id),
-    index("task_runs_root_idx").on(t.rootRunId),
+    index("task_runs_root_idx").on(t.rootRunId).where(sql`${t.retryOf} IS NOT NULL`),
     index("task_runs_retry_of_idx").on(t.retryOf).where(sql`${t.retryOf} IS NOT NULL`),
     index("task_runs_retries_created_idx").on(t.createdAt, t.id).where(sql`${t.retryOf} IS NOT NULL`),
     index("task_runs_dups_created_idx").on(t.createdAt, t.id).where(sql`${t.duplicateCount} > 0`),
@@ -86,8 +93,10 @@ export const duplicateAttempts = idem.table(
   "duplicate_attempts",
   {
     id: bigint("id", { mode: "number" }).primaryKey().generatedByDefaultAsIdentity(),
-    // Null only for a lock_contended attempt on a key that has no run yet.
-    runId: bigint("run_id", { mode: "number" }).references(() => taskRuns.id),
+    // Null only for a lock_contended attempt on a key that has no run yet. No foreign key: attempts are
+    // written in the same statement that reads the run, and a key-share lock on the run per attempt
+    // would only add contention on hot keys.
+    runId: bigint("run_id", { mode: "number" }),
     taskName: text("task_name").notNull(),
     idempotencyKey: text("idempotency_key").notNull(),
     fingerprint: text("fingerprint").notNull(),
@@ -114,10 +123,10 @@ export const duplicateAttempts = idem.table(
 export const runEvents = idem.table(
   "run_events",
   {
-    id: bigint("id", { mode: "number" }).primaryKey().generatedByDefaultAsIdentity(),
-    runId: bigint("run_id", { mode: "number" })
-      .notNull()
-      .references(() => taskRuns.id),
+    id: bigint("id", { mode: "number" }).generatedByDefaultAsIdentity(),
+    // No foreign key: every event is written in the same statement as the change it records, and the
+    // check would take a second lock on the run row on the hottest path (two events per run).
+    runId: bigint("run_id", { mode: "number" }).notNull(),
     // created, claimed, takeover, heartbeat, succeeded, failed, retry_scheduled, cancelled, abandoned, stale_write_rejected
     kind: text("kind").notNull(),
     fromStatus: runStatus("from_status"),
@@ -127,7 +136,8 @@ export const runEvents = idem.table(
     detail: jsonb("detail").notNull().default(sql`'{}'::jsonb`),
     at: tz("at").notNull().defaultNow(),
   },
-  (t) => [index("run_events_run_idx").on(t.runId, t.id)],
+  // The timeline of a run is the only way events are read: one index, which is also the key.
+  (t) => [primaryKey({ name: "run_events_pk", columns: [t.runId, t.id] })],
 );
 
 export const operatorActions = idem.table(

@@ -8,7 +8,8 @@ import type { StatsRange } from "./stats-window";
  * adds the rollup and its unfolded journal in one statement, so it is exact at that statement's
  * snapshot whether or not idem.fold_stats() has run: a delta is in exactly one of the two.
  *
- * A run counts in the bucket of its created_at, under its current status.
+ * A run counts in the bucket of its created_at, under its current status. Finished runs are in the
+ * rollups; pending and running ones are counted live (see runRows).
  */
 
 export type StatusCounts = Record<RunStatus, number>;
@@ -36,13 +37,25 @@ type Sql = postgres.Sql;
 // Origin for date_bin: a UTC midnight, so 5-minute and 6-hour bars align to UTC like statsRange's.
 const BIN_ORIGIN = "2000-01-01T00:00:00Z";
 
+/**
+ * Finished runs come from the rollup plus its journal; pending and running runs are counted live,
+ * from the partial indexes that hold only them (the rollup leaves them out so that a claim writes no
+ * journal row). A run leaves the live part in the same transaction that journals it, so every run is
+ * counted once at any snapshot.
+ */
 function runRows(sql: Sql, range: StatsRange) {
   const start = range.start.toISOString();
   const rollup = range.resolution === "minute" ? sql`idem.run_stats_minute` : sql`idem.run_stats_hour`;
   return sql`
     SELECT bucket, task_name, status, runs AS n FROM ${rollup} WHERE bucket >= ${start}::timestamptz
     UNION ALL
-    SELECT bucket, task_name, status, delta FROM idem.run_stats_journal WHERE bucket >= ${start}::timestamptz`;
+    SELECT bucket, task_name, status, delta FROM idem.run_stats_journal WHERE bucket >= ${start}::timestamptz
+    UNION ALL
+    SELECT date_trunc('minute', created_at, 'UTC'), task_name, status, 1 FROM idem.task_runs
+    WHERE status = 'running' AND created_at >= ${start}::timestamptz
+    UNION ALL
+    SELECT date_trunc('minute', created_at, 'UTC'), task_name, status, 1 FROM idem.task_runs
+    WHERE status = 'pending' AND created_at >= ${start}::timestamptz`;
 }
 
 function duplicateRows(sql: Sql, range: StatsRange) {

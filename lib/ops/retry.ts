@@ -138,9 +138,11 @@ export async function retryRun(sql: postgres.Sql, request: RetryRequest): Promis
           (SELECT min(c.id) FROM idem.task_runs c WHERE c.retry_of = d.id AND c.status = 'succeeded') AS retry_succeeded,
           (SELECT min(c.id) FROM idem.task_runs c WHERE c.retry_of = d.id AND c.status IN ('pending', 'running')) AS retry_in_flight,
           (SELECT min(o.id) FROM idem.task_runs o
-            WHERE o.root_run_id = d.root_run_id AND o.fingerprint = d.child_fp AND o.status = 'succeeded') AS op_succeeded,
+            WHERE ((o.root_run_id = d.root_run_id AND o.retry_of IS NOT NULL) OR o.id = d.root_run_id)
+              AND o.fingerprint = d.child_fp AND o.status = 'succeeded') AS op_succeeded,
           (SELECT min(o.id) FROM idem.task_runs o
-            WHERE o.root_run_id = d.root_run_id AND o.fingerprint = d.child_fp AND o.status IN ('pending', 'running')) AS op_in_flight,
+            WHERE ((o.root_run_id = d.root_run_id AND o.retry_of IS NOT NULL) OR o.id = d.root_run_id)
+              AND o.fingerprint = d.child_fp AND o.status IN ('pending', 'running')) AS op_in_flight,
           (SELECT count(*) FROM idem.task_runs o WHERE o.root_run_id = d.root_run_id AND o.retry_of IS NOT NULL)::int AS retries
       ) checks
     ), new_run AS (

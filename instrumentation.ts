@@ -5,6 +5,8 @@
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  // Parse the environment now, so a bad variable stops the server at start, naming the variable.
+  await import("./lib/env");
   const { startConsoleStatsFolding } = await import("./lib/ledger/stats-folding");
   startConsoleStatsFolding();
 }

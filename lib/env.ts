@@ -54,9 +54,9 @@ const envSchema = z.object({
   REDIS_URL: redisUrl,
   IDEM_DATA_DIR: z.preprocess(blankAsUnset, z.string().default(".idem")),
   IDEM_REDIS_SERVER_BIN: z.preprocess(blankAsUnset, z.string().optional()),
-  PORT: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(65535).default(3000)),
+  PORT: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a port number (1-65535)" }).int("must be a port number (1-65535)").min(1, "must be a port number (1-65535)").max(65535, "must be a port number (1-65535)").default(3000)),
   HOSTNAME: z.preprocess(blankAsUnset, z.string().default("127.0.0.1")),
-  IDEM_DB_POOL_MAX: z.preprocess(blankAsUnset, z.coerce.number().int().min(1).max(200).default(10)),
+  IDEM_DB_POOL_MAX: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a whole number from 1 to 200" }).int("must be a whole number from 1 to 200").min(1, "must be a whole number from 1 to 200").max(200, "must be a whole number from 1 to 200").default(10)),
   IDEM_LOCK_PREFIX: z.preprocess(blankAsUnset, z.string().min(1).default("idem:lock:")),
   /** Extra SCAN patterns for locks written by other code, e.g. `lock:*,task:*`. */
   IDEM_LOCK_PATTERNS: list,
@@ -90,7 +90,18 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   return parsed.data;
 }
 
-export const env: Env = parseEnv(process.env);
+function loadEnv(): Env {
+  try {
+    return parseEnv(process.env);
+  } catch (error) {
+    // Bad configuration ends the process at start with one message naming each variable, rather than
+    // a stack trace from whichever module happened to read it first.
+    console.error(`[idem] ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}
+
+export const env: Env = loadEnv();
 
 /** The environment for a child process (the console, a worker, a server): this one's, plus overrides. */
 export function childProcessEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {

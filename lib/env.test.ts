@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "./env";
+
+describe("environment", () => {
+  it("leaves unset and blank variables to their defaults (the embedded servers for the URLs)", () => {
+    const env = parseEnv({ DATABASE_URL: "", PORT: " " });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(env.PORT).toBe(3000);
+    expect(env.IDEM_LOCK_PREFIX).toBe("idem:lock:");
+  });
+
+  it("names every bad variable and says what it must be", () => {
+    expect(() => parseEnv({ DATABASE_URL: "mysql://db", REDIS_URL: "localhost:6379", PORT: "http", IDEM_DB_POOL_MAX: "0" })).toThrow(
+      /DATABASE_URL: must be a URL like postgres:.*\n.*REDIS_URL: must be a URL like redis:.*\n.*PORT: must be a port number.*\n.*IDEM_DB_POOL_MAX: must be a whole number/s,
+    );
+  });
+
+  it("splits lock patterns on commas", () => {
+    expect(parseEnv({ IDEM_LOCK_PATTERNS: "lock:*, task:* ,," }).IDEM_LOCK_PATTERNS).toEqual(["lock:*", "task:*"]);
+  });
+});

@@ -33,28 +33,33 @@ export function runCronSlot<T>(ledger: Ledger, input: CronSlotInput, fn: (ctx: R
 
 /**
  * Fires `fn` at every `everyMs` boundary on this instance. Start it on every instance: each slot runs once.
- * Returns a stop function.
+ * Returns a stop function; its promise settles when a slot already fired has finished, so the caller
+ * can close its pools safely afterwards.
  */
 export function startCron<T>(
   ledger: Ledger,
   schedule: { task: string; everyMs: number; leaseMs?: number; onError?: (error: unknown) => void },
   fn: (ctx: RunContext) => Promise<T> | T,
-): () => void {
+): () => Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  const inFlight = new Set<Promise<unknown>>();
   const arm = () => {
     const next = cronSlot(schedule.everyMs).getTime() + schedule.everyMs;
     timer = setTimeout(() => {
       if (stopped) return;
-      runCronSlot(ledger, { task: schedule.task, slot: new Date(next), leaseMs: schedule.leaseMs }, fn).catch(
+      const firing = runCronSlot(ledger, { task: schedule.task, slot: new Date(next), leaseMs: schedule.leaseMs }, fn).catch(
         schedule.onError ?? (() => undefined),
       );
+      inFlight.add(firing);
+      void firing.finally(() => inFlight.delete(firing));
       arm();
     }, Math.max(0, next - Date.now()));
   };
   arm();
-  return () => {
+  return async () => {
     stopped = true;
     clearTimeout(timer);
+    await Promise.allSettled([...inFlight]);
   };
 }

@@ -12,7 +12,7 @@ import { useTestDatabase, useTestRedis } from "@/tests/helpers/db";
 import { gate, waitFor } from "@/tests/helpers/wait";
 import { LeaseLostError, PayloadMismatchError } from "./errors";
 import { createLedger, type Ledger, type RunOnceResult } from "./ledger";
-import { runCronSlot } from "./cron";
+import { runCronSlot, startCron } from "./cron";
 
 const db = useTestDatabase();
 const testRedis = useTestRedis();
@@ -422,6 +422,34 @@ describe("cron slots", () => {
     expect(results.filter((r) => r.outcome === "executed")).toHaveLength(1);
     const [run] = await sql`SELECT idempotency_key, scheduled_for, source FROM idem.task_runs`;
     expect(run).toEqual({ idempotency_key: "2026-11-23T12:00:00.000Z", scheduled_for: slot, source: "cron" });
+  });
+});
+
+describe("startCron", () => {
+  it("on three instances runs each slot once, and stop() waits for a slot in flight", async () => {
+    const { sql, connect } = db();
+    const seen: string[] = [];
+    const release = gate();
+    const stops = [0, 1, 2].map((i) =>
+      startCron(createLedger({ sql: connect({ max: 1 }), workerId: `instance-${i}` }), { task: "tick", everyMs: 250 }, async (ctx) => {
+        seen.push(ctx.key);
+        await release.opened;
+        return i;
+      }),
+    );
+    await waitFor(() => seen.length > 0, { what: "a slot to fire" });
+    let stopped = false;
+    const stopping = Promise.all(stops.map((stop) => stop())).then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    release.open();
+    await stopping;
+    expect(new Set(seen).size).toBe(seen.length);
+    const rows = await sql<{ status: string }[]>`SELECT status::text FROM idem.task_runs WHERE task_name = 'tick'`;
+    expect(rows.length).toBe(seen.length);
+    expect(rows.every((row) => row.status === "succeeded")).toBe(true);
   });
 });
 

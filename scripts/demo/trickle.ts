@@ -71,8 +71,9 @@ export function startTrickle(options: TrickleOptions): Trickle {
   };
   later(Math.round(everyMs * rng.next()), tick);
 
-  // Not startCron: it does not hand back the slot's promise, and stop() must wait for a slot it fired
-  // to be written before the pool closes. Same slot arithmetic (cronSlot), one timer per schedule.
+  // Not startCron: each slot is played by the demo's own delivery plan (planCronJob: two scheduler
+  // instances, late and duplicate firings), tracked with the other jobs so stop() waits for it. Same
+  // slot arithmetic (cronSlot), one timer per schedule.
   const arm = (task: TaskName) => {
     const every = TASKS[task].everyMs ?? 60_000;
     const next = cronSlot(every).getTime() + every;

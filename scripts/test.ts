@@ -8,8 +8,8 @@ import { resolveServers } from "@/lib/embedded/servers";
 /**
  * `npm test`: every test. Uses DATABASE_URL / REDIS_URL when set; otherwise starts the embedded
  * default (Postgres from npm, a redis-server child) in a temporary directory, so it works on a fresh
- * machine. Then: typecheck, unit + integration tests (Vitest), the fault suite's short form, and the
- * browser tests (Playwright against the built console).
+ * machine. Then: typecheck, unit + integration tests (Vitest), the browser tests (Playwright against
+ * the built console), and the fault suite's short form.
  */
 const root = path.resolve(import.meta.dirname, "..");
 const log = (message: string) => console.log(`\n[idem test] ${message}`);
@@ -36,9 +36,11 @@ function step(name: string, command: string, args: string[]): Promise<boolean> {
 const steps: Array<[string, string, string[]]> = [
   ["typecheck", "npx", ["tsc", "--noEmit"]],
   ["unit and integration tests", "npx", ["vitest", "run"]],
-  // Starts its own Postgres and redis-server (it restarts them), whatever DATABASE_URL / REDIS_URL say.
-  ["fault-injection suite (short)", "npx", ["tsx", "tests/faults/run.ts", "--short"]],
   ["browser tests", "npx", ["playwright", "test"]],
+  // Starts its own Postgres and redis-server (it restarts them), whatever DATABASE_URL / REDIS_URL say.
+  // After the browser tests: they build the console, and the short form puts that build under a small
+  // load (it never builds one itself). react-server: the console's query modules import "server-only".
+  ["fault-injection suite (short)", "npx", ["tsx", "--conditions=react-server", "tests/faults/run.ts", "--short"]],
 ];
 
 const failed: string[] = [];

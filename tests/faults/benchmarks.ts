@@ -15,7 +15,13 @@ const END = "<!-- faults:end -->";
 export async function writeBenchmarks(
   root: string,
   figures: Figure[],
-  run: { command: string; pgVersion: string; redisVersion: string },
+  run: {
+    command: string;
+    pgVersion: string;
+    redisVersion: string;
+    /** The console under load: how it was measured, and its table (markdown lines). */
+    load: { setup: string; table: string[] } | null;
+  },
 ): Promise<string> {
   const file = path.join(root, "docs", "BENCHMARKS.md");
   const cpus = os.cpus();
@@ -38,6 +44,16 @@ export async function writeBenchmarks(
     "| figure | value |",
     "| --- | --- |",
     ...figures.map(([name, value]) => `| ${name} | ${value.replaceAll("|", "\\|")} |`),
+    ...(run.load
+      ? [
+          "",
+          "### The console under load",
+          "",
+          `${run.load.setup} Every target must answer with 0 non-2xx and 0 errors, or the suite fails.`,
+          "",
+          ...run.load.table,
+        ]
+      : []),
     END,
   ].join("\n");
 

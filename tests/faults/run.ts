@@ -11,15 +11,33 @@ import type postgres from "postgres";
 import { z } from "zod";
 import { startEmbeddedPostgres } from "@/lib/embedded/postgres";
 import { startRedisServer } from "@/lib/embedded/redis";
+import { createSql } from "@/lib/db";
 import { childProcessEnv, env, searchPath } from "@/lib/env";
 import { LeaseLostError, createLedger } from "@/lib/ledger";
-import { DEFAULT_LOCK_PREFIX, lockKeyFor, releaseLock } from "@/lib/locks/locks";
+import type { LockClass } from "@/lib/locks/classify";
+import { DEFAULT_LOCK_PREFIX, lockKeyFor } from "@/lib/locks/locks";
+import { releaseInventoriedLock, releaseSelectedLocks } from "@/lib/locks/release";
 import { migrateDatabase } from "@/lib/migrate";
 import { createRedis } from "@/lib/redis";
 import { waitFor } from "@/tests/helpers/wait";
 import { writeBenchmarks, type Figure } from "./benchmarks";
+import {
+  acquireBuildLock,
+  buildConsole,
+  buildState,
+  createViewer,
+  createViewerToken,
+  isCompletePage,
+  runLoad,
+  signIn,
+  startConsoleServer,
+  type ConsoleServer,
+  type HeldLock,
+  type LoadResult,
+  type LoadTarget,
+} from "./console";
 import { EFFECTS_SCHEMA_SQL, connectPostgres, describeError, isTransient, submit } from "./effects";
-import { findStuckRunsAndStaleLocks } from "./inspect";
+import { findStuckRunsAndStaleLocks, suiteLockConfig } from "./inspect";
 import { Plan, chaosWeights, drawSchedule, type Action, type ChaosEvent, type Kind } from "./plan";
 import {
   FENCED_TASK,
@@ -41,24 +59,38 @@ import { Violations, checkDuplicatesRecorded, checkFinal, checkQuiescent, type E
  * Postgres and redis-server (it restarts them, so never the machine's), forks N worker processes that
  * run a plan of keys with duplicate deliveries through the SDK, and meanwhile SIGKILLs, SIGSTOPs and
  * SIGCONTs workers, restarts and pauses Redis, restarts and crashes Postgres, on a schedule drawn from
- * a seeded PRNG. Then it kills every worker at once, checks that every stuck run and stale lock is
- * visible, lets a sweeper resubmit every key until it is finished, and verifies the guarantees stated
- * in docs/guarantees.md. Exits 1 on any violation.
+ * a seeded PRNG. Before the faults, the console (`next start`) serves the suite's database under a
+ * bounded load (autocannon, loopback only) while the workers write. After them it kills every worker at
+ * once, checks that the console's own queries show every stuck run and stale lock, lets a sweeper
+ * resubmit every key until it is finished, and verifies the guarantees stated in docs/guarantees.md.
+ * Exits 1 on any violation. Runs under `tsx --conditions=react-server` (the console's query modules
+ * `import "server-only"`).
  */
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const WORKER = path.join(import.meta.dirname, "worker.ts");
 const LOCK_PREFIX = DEFAULT_LOCK_PREFIX;
+/** The console's lock configuration for the suite's Redis: what its Locks screen would inventory. */
+const LOCK_CONFIG = suiteLockConfig(LOCK_PREFIX);
 /**
  * postgres.js 3.4.9 can throw from a setImmediate when a server closes a connection with a small write
  * buffered (porsager/postgres#1154, #1208; unfixed in any release): an uncatchable TypeError that kills
- * the process. A worker that dies of it is respawned like a SIGKILLed one and counted, not treated as
- * a ledger violation: the guarantees must hold across any process death, this one included.
+ * the process. patches/postgres+3.4.9.patch guards that write, so this should no longer happen; a
+ * worker that still dies of it (an unpatched install) is respawned like a SIGKILLed one and counted,
+ * not treated as a ledger violation: the guarantees must hold across any process death, this one included.
  */
 const KNOWN_DRIVER_CRASH = /TypeError: Cannot read properties of null \(reading 'write'\)\s+at Immediate\.nextWrite \(\S*postgres\/src\/connection\.js/;
+/**
+ * postgres.js 3.4.9 discards the promise of the array-type query each new connection runs first
+ * (porsager/postgres#1192): a server going away during it is an unhandled rejection. The workers avoid
+ * it with fetch_types: false; the console's queries need those types (the lock inventory sends arrays),
+ * so the orchestrator's pools for them fetch types, and a rejection of that query is counted, not fatal.
+ */
+const TYPE_FETCH_QUERY = /from pg_catalog\.pg_type a[\s\S]*typcategory = 'A'/;
 
 const USAGE = `usage: npm run test:faults -- [options]
-  --short              the form npm test runs: ~9 s of chaos, 4 workers (default: 90 s, 5 workers)
+  --short              the form npm test runs: ~9 s of chaos, 4 workers, a tiny console load if the console
+                       build is fresh and its lock free (default: 90 s, 5 workers, 20 s of console load)
   --seed N             replay the chaos schedule and the plan's shape of an earlier run
   --duration S         seconds of chaos
   --workers N          worker processes; --concurrency N deliveries each
@@ -69,7 +101,10 @@ const USAGE = `usage: npm run test:faults -- [options]
   --sabotage WHAT      break a guarantee on purpose to see the suite fail: effect-outside-tx | no-fencing
   --drop-connections   also kill single worker connections (pg_terminate_backend); exposes postgres.js
                        3.4.9 defects that break transaction atomicity (docs/guarantees.md, section 7)
-  --pool-max N         connections per worker pool (default 2 x concurrency + 2)`;
+  --pool-max N         connections per worker pool (default 2 x concurrency + 2)
+  --no-load            skip the console under load (next start + autocannon)
+  --load-seconds S     seconds of load per target (4 targets; default 5, short 1)
+  --load-connections N autocannon connections (default 10, short 4)`;
 
 const ARG_OPTIONS = {
   short: { type: "boolean", default: false },
@@ -84,6 +119,9 @@ const ARG_OPTIONS = {
   verbose: { type: "boolean", default: false },
   "drop-connections": { type: "boolean", default: false },
   "pool-max": { type: "string" },
+  "no-load": { type: "boolean", default: false },
+  "load-seconds": { type: "string" },
+  "load-connections": { type: "string" },
   help: { type: "boolean", default: false },
 } as const;
 
@@ -108,6 +146,9 @@ const optionsSchema = z.object({
   concurrency: z.coerce.number().int().min(1).max(16),
   sabotage: sabotageSchema,
   poolMax: z.coerce.number().int().min(2).max(50).optional(),
+  load: z.boolean(),
+  loadSeconds: z.coerce.number().int().min(1).max(60),
+  loadConnections: z.coerce.number().int().min(1).max(50),
 });
 const options = (() => {
   const parsed = optionsSchema.safeParse({
@@ -118,6 +159,9 @@ const options = (() => {
     concurrency: argv.concurrency ?? (argv.short ? 3 : 4),
     sabotage: argv.sabotage,
     poolMax: argv["pool-max"],
+    load: !argv["no-load"],
+    loadSeconds: argv["load-seconds"] ?? (argv.short ? 1 : 5),
+    loadConnections: argv["load-connections"] ?? (argv.short ? 4 : 10),
   });
   if (!parsed.success) {
     console.error(`invalid options: ${parsed.error.issues.map((issue) => `--${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
@@ -128,7 +172,7 @@ const options = (() => {
 // Only a standard full run writes the figures: not a short one, a sabotaged one, or one with extra faults.
 const writeFigures =
   argv["write-benchmarks"] ??
-  (!options.short && options.sabotage === "none" && !argv["drop-connections"] && options.poolMax === undefined && !argv["no-write"]);
+  (!options.short && options.sabotage === "none" && !argv["drop-connections"] && options.poolMax === undefined && options.load && !argv["no-write"]);
 
 const started = Date.now();
 const elapsed = () => ((Date.now() - started) / 1000).toFixed(1).padStart(5);
@@ -158,8 +202,12 @@ const counts = {
   inspectionsWithoutRedis: 0,
   driverCrashes: 0,
   orchestratorDriverCrashes: 0,
+  orchestratorTypeFetchRejections: 0,
   droppedConnections: 0,
+  inspectionPages: 0,
 };
+/** Lock classes the console's inventory reported while the workers ran, at most at once. */
+const maxLockClassSeen: Partial<Record<LockClass, number>> = {};
 const outcomes: Record<Outcome, number> = { executed: 0, replayed: 0, in_progress: 0, lock_contended: 0, lease_lost: 0, error: 0 };
 const executed: ExecutedReport[] = [];
 const duplicatesReported = new Map<string, number>();
@@ -239,7 +287,9 @@ interface Slot {
   exited: Promise<void>;
 }
 
-let phase: "starting" | "chaos" | "ending" | "done" = "starting";
+/** "load": the workers write while the console is under load, no faults yet; "chaos": the faults. */
+let phase: "starting" | "load" | "chaos" | "ending" | "done" = "starting";
+const working = () => phase === "load" || phase === "chaos";
 const rngPlan = prng(options.seed ^ 0x5bd1e995);
 const rngChaos = prng(options.seed);
 const plan = new Plan(rngPlan, options.workers * options.concurrency * 2);
@@ -279,7 +329,7 @@ function onWorkerMessage(slot: Slot, child: ChildProcess, raw: unknown) {
       slot.ready = true;
       return;
     case "want": {
-      const sub = phase === "chaos" ? plan.next(slot.index) : null;
+      const sub = working() ? plan.next(slot.index) : null;
       if (sub) slot.inflight.set(sub.id, { sub, sentAt: Date.now(), redeliveries: 0 });
       if (!sendTo(child, { type: "work", slot: message.slot, submission: sub }) && sub) {
         slot.inflight.delete(sub.id);
@@ -337,7 +387,7 @@ function spawnWorker(slot: Slot) {
     child.once("close", (code, signal) => {
       if (slot.child === child) {
         counts.crashedDeliveries += slot.inflight.size;
-        if (phase === "chaos") for (const entry of slot.inflight.values()) if (entry.redeliveries === 0) plan.redeliver(entry.sub);
+        if (working()) for (const entry of slot.inflight.values()) if (entry.redeliveries === 0) plan.redeliver(entry.sub);
         slot.inflight.clear();
         slot.child = null;
         slot.ready = false;
@@ -350,7 +400,7 @@ function spawnWorker(slot: Slot) {
           } else {
             violations.add(`worker ${slot.workerId} exited by itself (code ${code}, signal ${signal}); see ${logFile.path}`);
           }
-          if (phase === "chaos") spawnWorker(slot);
+          if (working()) spawnWorker(slot);
         }
       }
       logFile.end();
@@ -369,7 +419,7 @@ async function killWorker(slot: Slot, respawnAfterMs: number | null) {
   await slot.exited;
   if (respawnAfterMs !== null) {
     await delay(respawnAfterMs);
-    if (phase === "chaos") spawnWorker(slot);
+    if (working()) spawnWorker(slot);
   }
   return true;
 }
@@ -484,15 +534,18 @@ function pauseRedis(forMs: number): boolean {
  */
 async function plantStaleLock(event: ChaosEvent): Promise<boolean> {
   const value = `planted-${randomUUID()}`;
+  // Variant 2 (only in the final debris): no TTL at all, the lock that never goes away by itself.
+  const noTtl = event.variant === 2;
   const set = async (task: string, key: string, target: PlantedLock["target"]) => {
     const lockKey = lockKeyFor(task, key, LOCK_PREFIX);
-    const reply = await Promise.race([redis.set(lockKey, value, "PX", 600_000, "NX"), delay(500).then(() => null)]).catch(() => null);
+    const write = noTtl ? redis.set(lockKey, value, "NX") : redis.set(lockKey, value, "PX", 600_000, "NX");
+    const reply = await Promise.race([write, delay(500).then(() => null)]).catch(() => null);
     if (reply !== "OK") return false;
     planted.push({ lockKey, value, target });
     return true;
   };
   const taskOf = (kind: Kind) => (kind === "tx" ? TX_TASK : FENCED_TASK);
-  if (event.variant === 0 && executed.length > 0) {
+  if ((event.variant === 0 || event.variant === 2) && executed.length > 0) {
     const report = executed[event.target % executed.length];
     const kind = report ? plan.keys.get(report.key) : undefined;
     return report && kind ? set(taskOf(kind), report.key, "finished") : false;
@@ -566,6 +619,166 @@ async function fire(event: ChaosEvent): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The console under load
+
+interface LoadedConsole {
+  server: ConsoleServer;
+  cookie: string;
+  token: string;
+}
+
+let consoleServer: ConsoleServer | null = null;
+let buildLock: HeldLock | null = null;
+/** Pools built like the console's own (lib/db.ts): the console's queries need postgres.js's array types. */
+let consoleSql: postgres.Sql | null = null;
+
+async function stopConsole() {
+  const server = consoleServer;
+  consoleServer = null;
+  await server?.stop().catch(() => undefined);
+  const lock = buildLock;
+  buildLock = null;
+  await lock?.release().catch(() => undefined);
+}
+
+/**
+ * Holds the build lock, builds if needed (never in --short, which skips the load instead), starts
+ * `next start` on the suite's servers and signs a viewer in through the login form. A string says why
+ * the load is skipped (--short only); a thrown error is a failure.
+ */
+async function prepareConsole(): Promise<LoadedConsole | string> {
+  const waitS = options.short ? 5 : 900;
+  let lock: HeldLock | null = null;
+  try {
+    lock = await acquireBuildLock(waitS);
+    // flock ran and its wait ran out: someone else's e2e run is using .next.
+    if (lock === null) {
+      const busy = `the build lock (/tmp/idem-e2e.lock) was not free within ${waitS} s`;
+      if (options.short) return busy;
+      throw new Error(busy);
+    }
+  } catch (error) {
+    if (!(error instanceof Error && "code" in error && error.code === "ENOENT")) throw error;
+    log("console: flock(1) is not installed; going on without the build lock");
+  }
+  buildLock = lock;
+  verbose("console: build lock taken");
+  const state = await buildState(ROOT);
+  if (state !== "fresh") {
+    if (options.short) return `the console build is ${state} (npm run build, or run the full suite, which builds it)`;
+    log(`console: the build is ${state}; next build (log: ${path.join(logs, "console-build.log")}) ...`);
+    await buildConsole(ROOT, path.join(logs, "console-build.log"));
+    log("console: built");
+  }
+  const [server, account] = await Promise.all([
+    startConsoleServer({
+      root: ROOT,
+      databaseUrl: pg.url,
+      redisUrl: redisServer.url,
+      lockPrefix: LOCK_PREFIX,
+      logFile: path.join(logs, "console.log"),
+      timeoutMs: 120_000,
+    }).then((started) => {
+      verbose(`console: next start answers at ${started.baseURL}`);
+      return started;
+    }),
+    createViewer(ROOT, pg.url).then((created) => {
+      verbose(`console: viewer "${created.username}" created with scripts/user-add.ts`);
+      return created;
+    }),
+  ]);
+  consoleServer = server;
+  const cookie = await signIn(server.baseURL, account);
+  verbose("console: signed in through the login form");
+  const token = await createViewerToken(sql);
+  return { server, cookie, token };
+}
+
+interface LoadFigures {
+  results: LoadResult[];
+  deliveries: number;
+  executedDuring: number;
+  runIds: number[];
+  serverErrors: string[];
+}
+
+/** The load itself: the runs list, the failed filter, a few run details and the JSON API, one after another. */
+async function loadConsole(loaded: LoadedConsole): Promise<LoadFigures> {
+  // Real ids to read: the newest succeeded runs and whatever is in flight.
+  await waitFor(async () => Number((await sql<{ n: string }[]>`SELECT count(*) AS n FROM idem.task_runs WHERE status = 'succeeded'`)[0]?.n) >= 5, {
+    timeoutMs: 60_000,
+    everyMs: 100,
+    what: "the workers to finish a few runs",
+  });
+  const ids = await sql<{ id: string }[]>`
+    (SELECT id FROM idem.task_runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 3)
+    UNION ALL
+    (SELECT id FROM idem.task_runs WHERE status <> 'succeeded' ORDER BY id DESC LIMIT 2)`;
+  const runIds = ids.map((row) => Number(row.id));
+  const page = { cookie: loaded.cookie };
+  const targets: LoadTarget[] = [
+    { name: "runs list", paths: ["/runs"], headers: page, verifyBody: (body) => isCompletePage(body, /href="\/runs\/\d+"/) },
+    {
+      name: "runs list, failed",
+      paths: ["/runs?status=failed"],
+      headers: page,
+      verifyBody: (body) => isCompletePage(body, /href="\/runs\/\d+"|No runs match these filters/),
+    },
+    {
+      name: "run detail",
+      paths: runIds.map((id) => `/runs/${id}`),
+      headers: page,
+      verifyBody: (body) => isCompletePage(body, /faults\.(tx|fenced)/),
+    },
+    {
+      name: "JSON API /api/v1/runs",
+      paths: ["/api/v1/runs"],
+      headers: { authorization: `Bearer ${loaded.token}` },
+      verifyBody: (body) => body.startsWith('{"runs":[{'),
+    },
+  ];
+  const before = { deliveries: plan.dispatched, executed: outcomes.executed };
+  log(
+    `console under load: ${targets.length} targets x ${options.loadSeconds} s, ${options.loadConnections} connections, ` +
+      `${loaded.server.baseURL} (run details ${runIds.join(", ")})`,
+  );
+  const results = await runLoad(loaded.server.baseURL, targets, { connections: options.loadConnections, secondsPerTarget: options.loadSeconds });
+  return {
+    results,
+    deliveries: plan.dispatched - before.deliveries,
+    executedDuring: outcomes.executed - before.executed,
+    runIds,
+    serverErrors: loaded.server.errorLines(),
+  };
+}
+
+function checkLoad(figures: LoadFigures) {
+  for (const result of figures.results) {
+    const codes = Object.entries(result.statusCodes)
+      .filter(([code]) => !code.startsWith("2"))
+      .map(([code, n]) => `${n} x ${code}`)
+      .join(", ");
+    if (result.non2xx) violations.add(`console under load: ${result.name}: ${result.non2xx} non-2xx answers (${codes})`);
+    if (result.errors) violations.add(`console under load: ${result.name}: ${result.errors} request errors (${result.timeouts} timeouts)`);
+    if (result.mismatches) violations.add(`console under load: ${result.name}: ${result.mismatches} answers that were not the page asked for`);
+    if (result.requests === 0) violations.add(`console under load: ${result.name}: no request completed`);
+  }
+  if (figures.deliveries === 0) violations.add("console under load: the workers delivered nothing meanwhile");
+  for (const line of figures.serverErrors.slice(0, 10)) violations.add(`console under load: the server logged: ${line}`);
+}
+
+function loadTable(results: LoadResult[]): string[] {
+  const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
+  return [
+    "| target | paths | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | errors |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${r.paths.map((p) => `\`${p}\``).join(" ")} | ${r.requests} | ${r.requestsPerSecond.toFixed(1)} | ${ms(r.latencyMs.p50)} | ` +
+        `${ms(r.latencyMs.p90)} | ${ms(r.latencyMs.p99)} | ${ms(r.latencyMs.max)} | ${r.non2xx} | ${r.errors + r.mismatches} |`,
+    ),
+  ];
+}
 
 async function cleanup() {
   for (const slot of slots) {
@@ -574,8 +787,10 @@ async function cleanup() {
     slot.child?.kill("SIGKILL");
   }
   await Promise.all(slots.map((slot) => slot.exited));
+  await stopConsole();
   resumeRedis();
   redis.disconnect();
+  await consoleSql?.end({ timeout: 2 }).catch(() => undefined);
   await sql.end({ timeout: 2 }).catch(() => undefined);
   await redisServer.stop().catch(() => undefined);
   await pg.stop().catch(() => undefined);
@@ -594,11 +809,24 @@ process.on("uncaughtException", (error) => {
   console.error(`[faults] the suite itself failed: ${error.stack ?? error.message}`);
   void cleanup().finally(() => process.exit(2));
 });
+process.on("unhandledRejection", (reason) => {
+  const query = reason instanceof Error ? Reflect.get(reason, "query") : undefined;
+  if (typeof query === "string" && TYPE_FETCH_QUERY.test(query)) {
+    counts.orchestratorTypeFetchRejections++;
+    return;
+  }
+  console.error(`[faults] the suite itself failed: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  void cleanup().finally(() => process.exit(2));
+});
 
 process.on("SIGINT", () => {
   log("interrupted: stopping workers and servers");
   void cleanup().finally(() => process.exit(130));
 });
+
+function classList(counts: Partial<Record<LockClass, number>>): string {
+  return Object.entries(counts).map(([lockClass, n]) => `${n} ${lockClass}`).join(", ") || "none";
+}
 
 function statusLine(): string {
   return (
@@ -610,10 +838,17 @@ function statusLine(): string {
 }
 
 let exitCode = 0;
+let loadFigures: LoadFigures | null = null;
+let loadSkipped: string | null = options.load ? null : "--no-load";
 try {
+  // The console starts (and, in a full run, builds if it must) while the workers start.
+  const consoleReady: Promise<LoadedConsole | string | Error> = options.load
+    ? prepareConsole().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+    : Promise.resolve("--no-load");
   for (const slot of slots) spawnWorker(slot);
   await waitFor(() => slots.every((slot) => slot.ready), { timeoutMs: 120_000, everyMs: 50, what: "every worker to start" });
   log(`${options.workers} workers up`);
+  const loaded = await consoleReady;
 
   // ------------------------------------------------------------------------------------------------
   // Chaos
@@ -628,24 +863,28 @@ try {
     weights: chaosWeights({ dropConnections: argv["drop-connections"] }),
     minimum,
   });
-  log(`chaos: ${schedule.length} scheduled faults over ${options.durationS}s`);
-  phase = "chaos";
-  const chaosStart = Date.now();
+  phase = "load";
   const pending = new Set<Promise<void>>();
   const statusTimer = setInterval(() => log(statusLine()), options.short ? 3000 : 10_000);
-  // The detection query under load: it must keep answering while the servers come and go.
-  samplerSql = connectPostgres(pg.url, { max: 2, applicationName: "faults-sampler" });
+  // The console's detection queries under load: they must keep answering while the servers come and go.
+  samplerSql = createSql(pg.url, { max: 2, applicationName: "faults-sampler" });
   const sampler = samplerSql;
   let inspecting = false;
   const inspectTimer = setInterval(() => {
     if (inspecting) return;
     inspecting = true;
-    findStuckRunsAndStaleLocks(sampler, redis, { lockPrefix: LOCK_PREFIX })
+    findStuckRunsAndStaleLocks(sampler, redis, LOCK_CONFIG)
       .then((inspection) => {
         counts.inspections++;
+        counts.inspectionPages += inspection.pages;
         if (inspection.locksUnavailable) counts.inspectionsWithoutRedis++;
         counts.maxStuckSeen = Math.max(counts.maxStuckSeen, inspection.stuckRuns.length);
         counts.maxStaleLocksSeen = Math.max(counts.maxStaleLocksSeen, inspection.staleLocks.length);
+        if (!inspection.locksUnavailable) {
+          for (const [lockClass, n] of Object.entries(inspection.lockCounts) as Array<[LockClass, number]>) {
+            if (n > 0) maxLockClassSeen[lockClass] = Math.max(maxLockClassSeen[lockClass] ?? 0, n);
+          }
+        }
       })
       .catch((error: unknown) => verbose(`detection query failed: ${describeError(error)}`)) // a server is down right now
       .finally(() => {
@@ -668,6 +907,35 @@ try {
       }
     }
   }, 100);
+
+  // ------------------------------------------------------------------------------------------------
+  // The console under load, while the workers write (no faults yet: a fault would fail requests).
+  if (typeof loaded === "string") {
+    loadSkipped = loaded;
+    if (options.load) log(`console under load: skipped: ${loaded}`);
+  } else if (loaded instanceof Error) {
+    loadSkipped = `failed: ${loaded.message.split("\n")[0]}`;
+    violations.add(`the console could not be started for the load: ${loaded.message}`);
+    await stopConsole();
+  } else {
+    try {
+      loadFigures = await loadConsole(loaded);
+      checkLoad(loadFigures);
+      console.log("");
+      for (const line of loadTable(loadFigures.results)) console.log(`  ${line}`);
+      console.log("");
+      log(`console under load: done; the workers delivered ${loadFigures.deliveries} meanwhile (${loadFigures.executedDuring} executed)`);
+    } catch (error) {
+      violations.add(`the console load failed: ${describeError(error)}`);
+    } finally {
+      if (loaded.server.exited()) violations.add(`the console exited during the load; see ${path.join(logs, "console.log")}`);
+      await stopConsole();
+    }
+  }
+
+  log(`chaos: ${schedule.length} scheduled faults over ${options.durationS}s`);
+  phase = "chaos";
+  const chaosStart = Date.now();
   for (const event of schedule) {
     const wait = chaosStart + event.atMs - Date.now();
     if (wait > 0) await delay(wait); // the schedule, not a synchronisation
@@ -713,8 +981,9 @@ try {
     { timeoutMs: 30_000, everyMs: 100, what: "Postgres and Redis to answer" },
   );
   // Debris that outlives the crash (Redis restarts wiped most locks planted earlier): a long-lived lock
-  // on a finished key, and one on a key no worker has seen, which only an operator's release frees.
-  for (const variant of [0, 1]) {
+  // on a finished key, one on a key no worker has seen, which only an operator's release frees, and
+  // one without a TTL on a finished key.
+  for (const variant of [0, 1, 2]) {
     const event: ChaosEvent = { atMs: 0, action: "plant_stale_lock", target: randomInt(rngChaos, 0, 1_000_000), durationMs: 0, variant };
     if (await plantStaleLock(event)) counts.planted++;
   }
@@ -724,13 +993,17 @@ try {
   );
 
   // ------------------------------------------------------------------------------------------------
-  // Everything is dead: every stuck run and every stale lock must be visible.
-  const quiescent = await checkQuiescent(sql, redis, LOCK_PREFIX, planted, violations);
+  // Everything is dead: the console's queries must show every stuck run and every stale lock. Through a
+  // pool that saw no restart, built like the console's.
+  consoleSql = createSql(pg.url, { max: 4, applicationName: "faults-console-queries" });
+  const viewSql = consoleSql;
+  const quiescent = await checkQuiescent(sql, viewSql, redis, LOCK_CONFIG, planted, violations);
   log(
-    `after the crash: ${quiescent.figures.stuckRunning} stuck running runs, ${quiescent.figures.overduePending} overdue and ` +
-      `${quiescent.figures.scheduledPending} scheduled retries, ${quiescent.figures.staleLocks} stale locks ` +
-      `(${JSON.stringify(quiescent.figures.staleLocksByReason)}; ${quiescent.figures.plantedPresent} of ${planted.length} planted still present): ` +
-      `${violations.count === 0 ? "all reported" : `${violations.count} violations so far`}`,
+    `after the crash, in the console's queries: ${quiescent.figures.stuckRunning} stuck runs, ${quiescent.figures.overduePending} overdue and ` +
+      `${quiescent.figures.scheduledPending} scheduled retries pending, ${quiescent.figures.staleLocks} stale locks ` +
+      `(${JSON.stringify(quiescent.figures.staleLocksByClass)}; ${quiescent.figures.plantedPresent} of ${planted.length} planted still present); ` +
+      `${quiescent.figures.runsListed} runs in the runs list: ` +
+      `${violations.count === 0 ? "all shown" : `${violations.count} violations so far`}`,
   );
 
   // ------------------------------------------------------------------------------------------------
@@ -778,12 +1051,28 @@ try {
             sweep.finishedBehindLock++;
             return;
           }
-          // What an operator does from the console: find the stale lock, release it by compare-and-delete
-          // with the value they saw (a lock re-taken meanwhile is left alone), and redeliver.
-          const inspection = await findStuckRunsAndStaleLocks(sql, redis, { lockPrefix: LOCK_PREFIX });
+          // What an operator does from the console: find the stale lock on the Locks screen, release it
+          // with the console's release (compare-and-delete with the value they saw: a lock re-taken
+          // meanwhile is left alone), and redeliver.
+          const inspection = await findStuckRunsAndStaleLocks(viewSql, redis, LOCK_CONFIG);
           const stale = inspection.staleLocks.find((lock) => lock.lockKey === lockKey);
-          if (stale) {
-            if ((await releaseLock(redis, lockKey, stale.value)).released) sweep.locksReleased++;
+          if (stale && stale.value !== null) {
+            const outcome = await releaseInventoriedLock(
+              redis,
+              viewSql,
+              LOCK_CONFIG,
+              {
+                key: lockKey,
+                valueSeen: stale.value,
+                classSeen: stale.class,
+                reason: "fault suite sweeper: a stale lock blocks this key's delivery",
+                confirmKey: null,
+                expireLease: false,
+                leaseTokenSeen: null,
+              },
+              { actor: "faults-sweeper", requestId: randomUUID() },
+            );
+            if (outcome.result === "released") sweep.locksReleased++;
           } else {
             sweep.waits++;
             const seen = await redis.get(lockKey);
@@ -813,17 +1102,33 @@ try {
   // The guarantees.
   const final = await checkFinal(sql, plan.keys, executed, violations);
   await checkDuplicatesRecorded(sql, duplicatesReported, violations);
-  const afterSweep = await findStuckRunsAndStaleLocks(sql, redis, { lockPrefix: LOCK_PREFIX });
+  const afterSweep = await findStuckRunsAndStaleLocks(viewSql, redis, LOCK_CONFIG);
   if (afterSweep.locksUnavailable) violations.add(`after the sweeper the locks could not be read: ${afterSweep.locksUnavailable}`);
-  if (afterSweep.stuckRuns.length) violations.add(`${afterSweep.stuckRuns.length} runs still stuck after the sweeper`);
-  let releasedAfterSweep = 0;
-  for (const lock of afterSweep.staleLocks) {
-    if (lock.reason !== "run_finished") violations.add(`after the sweeper, lock ${lock.lockKey} is stale as ${lock.reason}`);
-    if ((await releaseLock(redis, lock.lockKey, lock.value)).released) releasedAfterSweep++;
+  if (afterSweep.stuckRuns.length || afterSweep.stuckCount) {
+    violations.add(`${afterSweep.stuckRuns.length} runs still listed stuck (overview: ${afterSweep.stuckCount}) after the sweeper`);
   }
-  const clean = await findStuckRunsAndStaleLocks(sql, redis, { lockPrefix: LOCK_PREFIX });
+  if (afterSweep.pendingRuns.length) violations.add(`${afterSweep.pendingRuns.length} runs still pending after the sweeper`);
+  // What is left is debris on finished keys: released in bulk, as an operator selects them on the Locks screen.
+  const leftovers = afterSweep.staleLocks.flatMap((lock) => {
+    if ((lock.class !== "stale" && lock.class !== "no_ttl") || lock.runStatus !== "succeeded") {
+      violations.add(`after the sweeper, lock ${lock.lockKey} is ${lock.class} (run ${lock.runStatus ?? "none"})`);
+    }
+    return lock.value === null ? [] : [{ key: lock.lockKey, valueSeen: lock.value, classSeen: lock.class }];
+  });
+  const released = await releaseSelectedLocks(redis, viewSql, LOCK_CONFIG, leftovers, "fault suite: debris after the sweeper", {
+    actor: "faults-suite",
+    requestId: randomUUID(),
+  });
+  const releasedAfterSweep = released.filter((outcome) => outcome.result === "released").length;
+  released.forEach((outcome, index) => {
+    if (outcome.result !== "released") violations.add(`releasing ${leftovers[index]?.key} from the console's inventory: ${outcome.result}`);
+  });
+  const clean = await findStuckRunsAndStaleLocks(viewSql, redis, LOCK_CONFIG);
   if (clean.locksUnavailable) violations.add(`the final lock check could not read the locks: ${clean.locksUnavailable}`);
   if (clean.staleLocks.length || clean.liveLocks) violations.add(`locks left after releasing the stale ones: ${clean.staleLocks.length + clean.liveLocks}`);
+  let remaining = 0;
+  for await (const batch of redis.scanStream({ match: `${LOCK_PREFIX}*`, count: 1000 }) as AsyncIterable<string[]>) remaining += batch.length;
+  if (remaining) violations.add(`${remaining} lock keys left in Redis after the console released every stale lock`);
 
   const keysTx = [...plan.keys.values()].filter((kind) => kind === "tx").length;
   const staleByLedger = Object.values(final.staleWritesRejectedByLedger).reduce((sum, n) => sum + n, 0);
@@ -831,7 +1136,12 @@ try {
     ["seed", String(options.seed)],
     ["chaos", `${options.durationS} s, ${options.workers} worker processes x ${options.concurrency} concurrent deliveries, leases 400-1000 ms`],
     ["keys", `${plan.keys.size} (${keysTx} transactional, ${plan.keys.size - keysTx} fenced)`],
-    ["deliveries during chaos", `${plan.dispatched} (${plan.undelivered()} planned copies left undelivered at the end)`],
+    [
+      "deliveries",
+      `${plan.dispatched}` +
+        (loadFigures ? `, ${loadFigures.deliveries} of them while the console was under load, before the faults` : "") +
+        ` (${plan.undelivered()} planned copies left undelivered at the end)`,
+    ],
     [
       "duplicates injected",
       `${plan.dispatched - plan.keysDelivered()} (${plan.lateCopies} planned seconds late, ${plan.redeliveries} redeliveries after a visibility timeout); ` +
@@ -847,6 +1157,12 @@ try {
       `${counts.kills} during chaos + ${counts.finalKills} in the final crash` +
         (counts.driverCrashes ? `; plus ${counts.driverCrashes} workers killed by the postgres.js nextWrite crash (porsager/postgres#1154)` : "") +
         (counts.orchestratorDriverCrashes ? `; the orchestrator's sampler survived it ${counts.orchestratorDriverCrashes} times` : ""),
+    ],
+    [
+      "crashes from the driver",
+      `${counts.driverCrashes} workers died of the nextWrite crash (porsager/postgres#1154, patched), ` +
+        `${counts.orchestratorDriverCrashes} in the orchestrator; ${counts.orchestratorTypeFetchRejections} unhandled type-fetch rejections ` +
+        `(porsager/postgres#1192) in the console-query pools, survived`,
     ],
     ["worker pauses (SIGSTOP/SIGCONT)", String(counts.pauses)],
     ["oldest delivery in flight at the final crash", `${(oldestInflightMs / 1000).toFixed(1)} s`],
@@ -865,16 +1181,30 @@ try {
     ["highest fencing token", String(final.maxFencingToken)],
     ["duplicate_attempts rows", Object.entries(final.duplicateAttempts).map(([outcome, n]) => `${n} ${outcome}`).join(", ")],
     [
-      "visible after the final crash",
-      `${quiescent.figures.stuckRunning + quiescent.figures.overduePending} stuck runs, ${quiescent.figures.staleLocks} stale locks ` +
-        `(${counts.planted} planted, ${quiescent.figures.plantedPresent} of them still there: Redis restarts wipe locks)`,
+      "visible in the console after the final crash",
+      `${quiescent.figures.stuckRunning} stuck runs (runs list filtered to stuck, every page; the overview's count agrees), ` +
+        `${quiescent.figures.overduePending + quiescent.figures.scheduledPending} pending; ` +
+        `${quiescent.figures.staleLocks} stale locks on the Locks inventory (${classList(quiescent.figures.staleLocksByClass)}; ` +
+        `${counts.planted} planted, ${quiescent.figures.plantedPresent} of them still there: Redis restarts wipe locks); ` +
+        `all ${quiescent.figures.runsListed} runs in the unfiltered list, each once with its status (${quiescent.figures.pagesRead} pages); checked against plain SQL and Redis`,
     ],
     [
-      "detection query during the chaos",
-      `${counts.inspections} answers while servers came and went (${counts.inspectionsWithoutRedis} with Redis unavailable: stuck runs only); ` +
-        `at most ${counts.maxStuckSeen} stuck runs and ${counts.maxStaleLocksSeen} stale locks at once`,
+      "console queries while the workers ran",
+      `${counts.inspections} answers (${counts.inspectionPages} pages of the runs list) while servers came and went ` +
+        `(${counts.inspectionsWithoutRedis} with Redis unavailable: runs only); at most ${counts.maxStuckSeen} stuck runs and ` +
+        `${counts.maxStaleLocksSeen} stale locks at once; lock classes seen (most at once): ${classList(maxLockClassSeen)}`,
     ],
-    ["stale locks released by the sweeper / afterwards", `${sweep.locksReleased} / ${releasedAfterSweep}`],
+    ["stale locks released through the console's release, by the sweeper / afterwards", `${sweep.locksReleased} / ${releasedAfterSweep}`],
+    [
+      "console under load",
+      loadFigures
+        ? `${loadFigures.results.reduce((sum, r) => sum + r.requests, 0)} requests, ` +
+          `${loadFigures.results.reduce((sum, r) => sum + r.non2xx, 0)} non-2xx, ` +
+          `${loadFigures.results.reduce((sum, r) => sum + r.errors + r.mismatches, 0)} errors, p99 ` +
+          `${loadFigures.results.map((r) => `${r.latencyMs.p99} ms (${r.name})`).join(", ")}; ` +
+          `the workers delivered ${loadFigures.deliveries} meanwhile (${loadFigures.executedDuring} executed)`
+        : `not measured (${loadSkipped ?? "?"})`,
+    ],
     ["violations", String(violations.count)],
   ];
   if (counts.skipped) verbose(`${counts.skipped} scheduled faults skipped (target busy or not running)`);
@@ -897,6 +1227,17 @@ try {
       command: `npm run test:faults -- --seed ${options.seed}${argv.duration ? ` --duration ${options.durationS}` : ""}`,
       pgVersion: (await sql<{ server_version: string }[]>`SHOW server_version`)[0]?.server_version ?? "?",
       redisVersion: /redis_version:(\S+)/.exec(await redis.info("server"))?.[1] ?? "?",
+      load: loadFigures
+        ? {
+            setup:
+              `autocannon, ${options.loadConnections} connections, ${options.loadSeconds} s per target, one target after another, ` +
+              "against `next start` (production build) on 127.0.0.1 serving the suite's database, before the faults begin; " +
+              "pages with the session cookie of a viewer signed in through the login form in Chromium, the API with a viewer token; " +
+              `the ${options.workers} worker processes delivered ${loadFigures.deliveries} submissions (${loadFigures.executedDuring} executed) meanwhile. ` +
+              "A request counts as an error unless it is a 2xx whose body is the complete page (no error boundary, no health banner) or the JSON list.",
+            table: loadTable(loadFigures.results),
+          }
+        : null,
     });
     log(`figures written to ${path.relative(ROOT, file)}`);
   }

@@ -1,11 +1,13 @@
 import type postgres from "postgres";
 import type { Redis } from "ioredis";
-import { findStuckRunsAndStaleLocks, type LedgerInspection, type StaleLockReason } from "./inspect";
+import type { LockConfig } from "@/lib/locks/config";
+import { findStuckRunsAndStaleLocks, listEveryRun, type LedgerInspection, type StaleLockClass } from "./inspect";
 import { FENCED_TASK, TX_TASK, taskResultSchema } from "./protocol";
 
 /**
  * The invariants the fault suite proves, checked against the ledger and the effect tables with plain
- * SQL once the chaos is over. Each check adds a human-readable line per violation.
+ * SQL once the chaos is over, and the console's queries checked against the same plain reads. Each
+ * check adds a human-readable line per violation.
  */
 
 export class Violations {
@@ -25,108 +27,159 @@ export interface PlantedLock {
   target: "finished" | "unsubmitted";
 }
 
-async function readLockValues(redis: Redis, prefix: string): Promise<Map<string, string>> {
+interface PlainLock {
+  value: string;
+  pttlMs: number;
+}
+
+/** The locks under the prefix, read with plain SCAN, GET and PTTL: the reference the console's inventory is checked against. */
+async function readLocksPlainly(redis: Redis, prefix: string): Promise<Map<string, PlainLock>> {
   const keys: string[] = [];
   for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) keys.push(...batch);
-  const values = new Map<string, string>();
+  const locks = new Map<string, PlainLock>();
   for (let offset = 0; offset < keys.length; offset += 500) {
     const chunk = keys.slice(offset, offset + 500);
-    const got = await redis.mget(...chunk);
+    const pipeline = redis.pipeline();
+    for (const key of chunk) pipeline.get(key).pttl(key);
+    const replies = (await pipeline.exec()) ?? [];
     chunk.forEach((key, index) => {
-      const value = got[index];
-      if (typeof value === "string") values.set(key, value);
+      const value = replies[index * 2]?.[1];
+      const pttl = replies[index * 2 + 1]?.[1];
+      if (typeof value === "string" && typeof pttl === "number" && pttl !== -2) locks.set(key, { value, pttlMs: pttl });
     });
   }
-  return values;
+  return locks;
 }
 
 export interface QuiescentFigures {
   stuckRunning: number;
   overduePending: number;
   scheduledPending: number;
+  /** Runs the runs list showed, walked page by page without a filter, and the pages it took (all filters). */
+  runsListed: number;
+  pagesRead: number;
   staleLocks: number;
-  staleLocksByReason: Partial<Record<StaleLockReason, number>>;
+  staleLocksByClass: Partial<Record<StaleLockClass, number>>;
   plantedPresent: number;
 }
 
 /**
- * With every worker dead and every lease expired, nothing is being worked on: every non-terminal run
- * must be reported stuck (or be a retry scheduled for later), every lock in Redis must be reported
- * stale, with the reason the run's state gives, and no lock may be reported live.
+ * With every worker dead and every lease expired, nothing is being worked on. Checked against plain
+ * SQL and plain Redis reads, the console's queries must show: every running run as stuck (runs list
+ * and overview count), every pending run under "pending", every run exactly once in the unfiltered
+ * list with its current status, and every lock in Redis, with its value and the class its run's state
+ * gives, none of them held.
  */
 export async function checkQuiescent(
   sql: postgres.Sql,
+  consoleSql: postgres.Sql,
   redis: Redis,
-  lockPrefix: string,
+  config: LockConfig,
   planted: PlantedLock[],
   violations: Violations,
 ): Promise<{ inspection: LedgerInspection; figures: QuiescentFigures }> {
-  const before = await readLockValues(redis, lockPrefix);
-  const inspection = await findStuckRunsAndStaleLocks(sql, redis, { lockPrefix });
-  const after = await readLockValues(redis, lockPrefix);
-  if (inspection.locksUnavailable) violations.add(`the detection query could not read the locks: ${inspection.locksUnavailable}`);
-  const runs = await sql<{ id: string; task_name: string; idempotency_key: string; status: string; lease_live: boolean; due: boolean }[]>`
+  const prefix = config.sdkPrefix;
+  const before = await readLocksPlainly(redis, prefix);
+  const inspection = await findStuckRunsAndStaleLocks(consoleSql, redis, config);
+  const after = await readLocksPlainly(redis, prefix);
+  if (inspection.locksUnavailable) violations.add(`the console's lock inventory failed: ${inspection.locksUnavailable}`);
+  if (inspection.locksCapped) violations.add("the console's lock inventory stopped at its key cap");
+  const runs = await sql<
+    { id: string; task_name: string; idempotency_key: string; status: string; lease_live: boolean; lease_expired: boolean; due: boolean }[]
+  >`
     SELECT id, task_name, idempotency_key, status,
-           coalesce(lease_expires_at > now(), false) AS lease_live, available_at <= now() AS due
+           coalesce(lease_expires_at > now(), false) AS lease_live, coalesce(lease_expires_at < now(), false) AS lease_expired,
+           available_at <= now() AS due
     FROM idem.task_runs`;
   const runById = new Map(runs.map((run) => [Number(run.id), run]));
   const runByKey = new Map(runs.map((run) => [`${run.task_name}:${run.idempotency_key}`, run]));
 
-  const stuckIds = new Map(inspection.stuckRuns.map((run) => [run.id, run]));
+  // Runs: the stuck filter, the overview's count, the pending filter.
+  const stuckIds = new Set(inspection.stuckRuns.map((run) => run.id));
+  const pendingIds = new Set(inspection.pendingRuns.map((run) => run.id));
   let overduePending = 0;
   let scheduledPending = 0;
   let stuckRunning = 0;
   for (const run of runs) {
     const id = Number(run.id);
+    const label = `run ${id} (${run.task_name}/${run.idempotency_key})`;
     if (run.status === "running") {
       stuckRunning++;
-      if (run.lease_live) violations.add(`run ${id} (${run.task_name}/${run.idempotency_key}) has a live lease though every worker is dead`);
-      else if (stuckIds.get(id)?.reason !== "lease_expired") violations.add(`stuck run ${id} (running, lease expired) is not reported stuck`);
+      if (run.lease_live) violations.add(`${label} has a live lease though every worker is dead`);
+      else if (!stuckIds.has(id)) violations.add(`stuck ${label} (running, lease expired) is not in the console's runs list filtered to stuck`);
     } else if (run.status === "pending") {
-      if (run.due) {
-        overduePending++;
-        if (stuckIds.get(id)?.reason !== "retry_overdue") violations.add(`pending run ${id} past its available_at is not reported stuck`);
-      } else scheduledPending++;
+      if (run.due) overduePending++;
+      else scheduledPending++;
+      if (!pendingIds.has(id)) violations.add(`pending ${label} is not in the console's runs list filtered to pending`);
     }
   }
   for (const stuck of inspection.stuckRuns) {
     const run = runById.get(stuck.id);
-    if (!run || (run.status !== "running" && run.status !== "pending")) {
-      violations.add(`run ${stuck.id} reported stuck but it is ${run?.status ?? "missing"}`);
-    }
+    if (run?.status !== "running" || !run.lease_expired) violations.add(`the console lists run ${stuck.id} as stuck but it is ${run?.status ?? "missing"}`);
+  }
+  for (const pending of inspection.pendingRuns) {
+    const run = runById.get(pending.id);
+    if (run?.status !== "pending") violations.add(`the console lists run ${pending.id} as pending but it is ${run?.status ?? "missing"}`);
+  }
+  if (inspection.stuckCount !== stuckRunning) {
+    violations.add(`the overview counts ${inspection.stuckCount} stuck runs, plain SQL finds ${stuckRunning}`);
   }
 
-  if (inspection.liveLocks !== 0) violations.add(`${inspection.liveLocks} lock(s) reported live though no worker is alive`);
+  // The unfiltered runs list, every page: each run once, with the status the ledger holds.
+  const everything = await listEveryRun(consoleSql, {});
+  const listed = new Map(everything.runs.map((run) => [run.id, run]));
+  for (const run of runs) {
+    const shown = listed.get(Number(run.id));
+    if (!shown) violations.add(`run ${run.id} (${run.task_name}/${run.idempotency_key}) is missing from the console's runs list`);
+    else if (shown.status !== run.status) violations.add(`the console's runs list shows run ${run.id} as ${shown.status}, the ledger holds ${run.status}`);
+  }
+  for (const id of listed.keys()) if (!runById.has(id)) violations.add(`the console's runs list shows run ${id}, which the ledger does not hold`);
+
+  // Locks: every lock Redis holds is in the inventory, with its value and the class its run gives.
+  if (inspection.liveLocks !== 0) violations.add(`the console shows ${inspection.liveLocks} lock(s) as held though no worker is alive`);
   const reported = new Map(inspection.staleLocks.map((lock) => [lock.lockKey, lock]));
-  const expectedReason = (lockKey: string): StaleLockReason => {
-    const run = runByKey.get(lockKey.slice(lockPrefix.length));
-    if (!run) return "no_run";
-    if (run.status === "running") return "lease_expired";
-    if (run.status === "pending") return "run_pending";
-    return "run_finished";
+  const expectedClass = (lockKey: string, lock: PlainLock): StaleLockClass => {
+    if (lock.pttlMs === -1) return "no_ttl";
+    const run = runByKey.get(lockKey.slice(prefix.length));
+    if (!run) return "orphaned";
+    // No lease is live (checked above), so a run that exists leaves its lock stale.
+    return "stale";
   };
-  for (const [lockKey, value] of before) {
+  for (const [lockKey, lock] of before) {
     // Only locks that existed, unchanged, across the whole inspection: the others expired meanwhile.
-    if (after.get(lockKey) !== value) continue;
-    const lock = reported.get(lockKey);
-    if (!lock) violations.add(`stale lock ${lockKey} (value ${value}) is not reported`);
-    else if (lock.value !== value) violations.add(`stale lock ${lockKey} reported with value ${lock.value}, Redis holds ${value}`);
-    else if (lock.reason !== expectedReason(lockKey)) {
-      violations.add(`stale lock ${lockKey} reported as ${lock.reason}, expected ${expectedReason(lockKey)}`);
+    const later = after.get(lockKey);
+    if (later?.value !== lock.value) continue;
+    const shown = reported.get(lockKey);
+    if (!shown) violations.add(`stale lock ${lockKey} (value ${lock.value}) is not in the console's lock inventory`);
+    else if (shown.value !== lock.value) violations.add(`the console shows lock ${lockKey} with value ${shown.value ?? shown.preview}, Redis holds ${lock.value}`);
+    else if (shown.class !== expectedClass(lockKey, later)) {
+      violations.add(`the console classifies lock ${lockKey} as ${shown.class}, expected ${expectedClass(lockKey, later)}`);
     }
+  }
+  for (const lockKey of reported.keys()) {
+    if (!before.has(lockKey) && !after.has(lockKey)) violations.add(`the console shows lock ${lockKey}, which Redis did not hold`);
   }
   let plantedPresent = 0;
   for (const plant of planted) {
-    if (after.get(plant.lockKey) !== plant.value) continue; // wiped by a Redis restart
+    if (after.get(plant.lockKey)?.value !== plant.value) continue; // wiped by a Redis restart
     plantedPresent++;
-    if (reported.get(plant.lockKey)?.value !== plant.value) violations.add(`planted stale lock ${plant.lockKey} is not reported`);
+    if (reported.get(plant.lockKey)?.value !== plant.value) violations.add(`planted stale lock ${plant.lockKey} is not in the console's lock inventory`);
   }
 
-  const staleLocksByReason: Partial<Record<StaleLockReason, number>> = {};
-  for (const lock of inspection.staleLocks) staleLocksByReason[lock.reason] = (staleLocksByReason[lock.reason] ?? 0) + 1;
+  const staleLocksByClass: Partial<Record<StaleLockClass, number>> = {};
+  for (const lock of inspection.staleLocks) staleLocksByClass[lock.class] = (staleLocksByClass[lock.class] ?? 0) + 1;
   return {
     inspection,
-    figures: { stuckRunning, overduePending, scheduledPending, staleLocks: inspection.staleLocks.length, staleLocksByReason, plantedPresent },
+    figures: {
+      stuckRunning,
+      overduePending,
+      scheduledPending,
+      runsListed: everything.runs.length,
+      pagesRead: everything.pages + inspection.pages,
+      staleLocks: inspection.staleLocks.length,
+      staleLocksByClass,
+      plantedPresent,
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { checkActionRequest } from "@/lib/auth/action-request";
 import { env } from "@/lib/env";
 import { pageParamsFor } from "@/lib/params";
 import { errorPageHtml } from "@/lib/params/error-page";
@@ -6,11 +7,12 @@ import { describeIssue, searchParamsToObject } from "@/lib/params/registry";
 
 /**
  * Runs before every page and API route: a fresh CSP nonce per request (Next applies it to its own
- * scripts, so no inline script runs without it), the security headers, and the request path for
- * server components that send anonymous visitors to sign in and back. Authorisation itself is checked
- * in every page, action and route handler, never only here.
+ * scripts, so no inline script runs without it), the security headers, the request path for server
+ * components that send anonymous visitors to sign in and back, and a 4xx for server action requests
+ * that are cross-origin, oversized or malformed. Authorisation itself is checked in every page, action
+ * and route handler, never only here.
  */
-export function proxy(request: NextRequest) {
+export async function proxy(request: NextRequest) {
   const nonce = btoa(crypto.randomUUID());
   // React needs eval in development only, to rebuild server error stacks in the browser.
   const dev = env.NODE_ENV === "development";
@@ -33,7 +35,7 @@ export function proxy(request: NextRequest) {
   requestHeaders.set("content-security-policy", csp);
   requestHeaders.set("x-idem-path", `${request.nextUrl.pathname}${request.nextUrl.search}`);
 
-  const response = badParameters(request) ?? NextResponse.next({ request: { headers: requestHeaders } });
+  const response = badParameters(request) ?? (await refusedAction(request)) ?? NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set("content-security-policy", csp);
   response.headers.set("x-frame-options", "DENY");
   response.headers.set("x-content-type-options", "nosniff");
@@ -62,6 +64,18 @@ function badParameters(request: NextRequest): NextResponse | null {
     backLabel: "Open the page without the bad parameters",
   });
   return new NextResponse(html, { status: 400, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+}
+
+/**
+ * A write to a console page is a server action: from another origin, without Origin, of a type React
+ * does not send, too large or malformed, it is answered here with a 4xx (Next would throw: a 500).
+ * The JSON API under /api authenticates with bearer tokens and checks its own bodies.
+ */
+async function refusedAction(request: NextRequest): Promise<NextResponse | null> {
+  if (request.nextUrl.pathname.startsWith("/api/")) return null;
+  const refusal = await checkActionRequest(request, request.headers.get("x-forwarded-host") ?? request.headers.get("host"));
+  if (!refusal) return null;
+  return new NextResponse(`${refusal.message}\n`, { status: refusal.status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
 }
 
 export const config = {

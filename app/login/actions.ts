@@ -10,6 +10,7 @@ import { DUMMY_HASH, verifyPassword } from "@/lib/auth/password";
 import { checkLoginThrottle, createSession, deleteSession, recordLoginAttempt } from "@/lib/auth/sessions";
 import { findUserForLogin } from "@/lib/auth/users";
 import { getSql } from "@/lib/db";
+import { findUnstorableText } from "@/lib/ledger/json";
 
 const signInSchema = z.object({
   username: z.string().trim().min(1, "Enter your username").max(64, "Username too long"),
@@ -23,6 +24,9 @@ export async function signIn(_previous: ActionState, formData: FormData): Promis
   const parsed = signInSchema.safeParse({ username: formData.get("username"), password: formData.get("password"), next: formData.get("next") ?? undefined });
   if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? "Invalid input" };
   const { username, password } = parsed.data;
+  // Text Postgres cannot store is no account's name (and `next` is made safe by safeNextPath).
+  const unstorable = findUnstorableText({ Username: username, Password: password });
+  if (unstorable) return { ok: false, error: `${unstorable.path}: ${unstorable.message}` };
 
   const sql = getSql();
   let sessionToken: { token: string; expiresAt: Date };
@@ -66,6 +70,8 @@ export async function signIn(_previous: ActionState, formData: FormData): Promis
 }
 
 export async function signOut(): Promise<void> {
+  // Like every action: a request from another site (or with no Origin) changes nothing.
+  if (!sameOrigin(await requestMeta())) return;
   const jar = await cookies();
   const token = jar.get(SESSION_COOKIE)?.value;
   if (token && token.length <= 200) {

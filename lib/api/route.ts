@@ -7,6 +7,7 @@ import { hasRole, type Role } from "@/lib/auth/roles";
 import { authenticateApiToken } from "@/lib/auth/tokens";
 import { getSql } from "@/lib/db";
 import { AppError, errorCodes, isAppError, type ErrorCode } from "@/lib/errors";
+import { findUnstorableText } from "@/lib/ledger/json";
 import { describeIssue, searchParamsToObject } from "@/lib/params/registry";
 import { performOperation, type Actor, type Operation } from "@/lib/ops/perform";
 
@@ -113,6 +114,8 @@ export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType
         } catch {
           return errorResponse(400, "VALIDATION", "The body is not valid JSON.", requestId, "body");
         }
+        const unstorable = findUnstorableText(json, ["body"]);
+        if (unstorable) return errorResponse(400, "VALIDATION", `${unstorable.path}: ${unstorable.message}`, requestId, unstorable.path);
         const parsed = config.body.safeParse(json);
         if (!parsed.success) return validationError(parsed.error, "body", requestId);
         body = parsed.data;

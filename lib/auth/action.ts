@@ -5,7 +5,9 @@ import type postgres from "postgres";
 import { z } from "zod";
 import type { ActionState } from "@/lib/action-state";
 import { getSql } from "@/lib/db";
+import { findUnstorableText } from "@/lib/ledger/json";
 import { performOperation, type Operation, type OperationResult } from "@/lib/ops/perform";
+import { isSameOrigin } from "./action-request";
 import { getSession, requestMeta, type RequestMeta } from "./current";
 import { hasRole } from "./roles";
 import type { User } from "./users";
@@ -41,12 +43,7 @@ export function formDataToObject(formData: FormData): Record<string, string | st
 }
 
 export function sameOrigin(meta: RequestMeta): boolean {
-  if (!meta.origin || !meta.host) return false;
-  try {
-    return new URL(meta.origin).host === meta.host;
-  } catch {
-    return false;
-  }
+  return isSameOrigin(meta.origin, meta.host);
 }
 
 function firstIssue(error: z.ZodError): { field: string; message: string } {
@@ -79,13 +76,16 @@ export function defineAction<S extends z.ZodType>(config: ActionConfig<S>) {
     const raw = formDataToObject(formData);
     const requestId = requestIdSchema.safeParse(raw.requestId).success ? (raw.requestId as string) : randomUUID();
     const parsed = config.schema.safeParse(raw);
-    if (!parsed.success && !hasRole(user.role, config.role)) {
+    // Text Postgres cannot store, in any field or in JSON a field carries, is refused like any invalid field.
+    const unstorable = parsed.success ? (findUnstorableText(raw) ?? findUnstorableText(parsed.data)) : null;
+    if ((!parsed.success || unstorable) && !hasRole(user.role, config.role)) {
       return { ok: false, error: `Your role (${user.role}) cannot do this; it needs ${config.role}.` };
     }
     if (!parsed.success) {
       const { field, message } = firstIssue(parsed.error);
       return { ok: false, error: message, field };
     }
+    if (unstorable) return { ok: false, error: `${unstorable.path}: ${unstorable.message}`, field: unstorable.path };
 
     const sql = getSql();
     const performed = await performOperation({ ...config, run: (input, ctx) => config.run(input, { user, requestId: ctx.requestId, sql, meta }) }, parsed.data, {

@@ -19,9 +19,10 @@ export const getSession = cache(async (): Promise<Session | null> => {
 });
 
 export function safeNextPath(value: string | null | undefined): string {
-  // Only same-site absolute paths: never "//evil.example" or "https://...".
+  // Only same-site absolute paths: never "//evil.example" or "https://...", nor control characters,
+  // which cannot go in a Location header.
   if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return "/";
-  return value.length > 2000 ? "/" : value;
+  return value.length > 2000 || /[\u0000-\u001f\u007f]/.test(value) ? "/" : value;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "@/lib/errors";
-import { assertJson, canonicalJson, fingerprintOf, pickFields } from "./json";
+import { assertJson, canonicalJson, findUnstorableText, fingerprintOf, pickFields, textProblem } from "./json";
 
 describe("canonical JSON and fingerprints", () => {
   it("sorts keys at every depth and drops whitespace", () => {
@@ -34,5 +34,28 @@ describe("canonical JSON and fingerprints", () => {
     expect(() => assertJson("payload", { m: new Map() })).toThrow("a Map object at $.m");
     expect(() => assertJson("payload", Infinity)).toThrow("the number Infinity at $");
     expect(() => assertJson("payload", Symbol("s"))).toThrow("a symbol at $");
+  });
+});
+
+describe("text Postgres cannot store", () => {
+  it("is U+0000 and unpaired surrogates; paired ones (emoji) and everything else are fine", () => {
+    expect(textProblem("a\u0000b")).toBe("must not contain U+0000");
+    expect(textProblem("\ud800")).toMatch(/unpaired surrogate/);
+    expect(textProblem("x\udfffy")).toMatch(/unpaired surrogate/);
+    expect(textProblem("🔥 \u202E <script>'; DROP TABLE x; --")).toBeNull();
+  });
+
+  it("is found anywhere in parsed JSON or a form, keys included, with its path", () => {
+    expect(findUnstorableText({ reason: "ok", lock: [{ key: "k" }, { key: "a\u0000" }] })).toEqual({ path: "lock.1.key", message: "must not contain U+0000" });
+    expect(findUnstorableText({ payload: { ["\ud800"]: 1 } }, ["body"])).toMatchObject({ path: "body.payload.\ud800" });
+    expect(findUnstorableText({ at: new Date(), n: 1, ok: [true, null, "fine"] })).toBeNull();
+    let deep: unknown = "x";
+    for (let i = 0; i < 100; i++) deep = [deep];
+    expect(findUnstorableText(deep)?.message).toMatch(/nested deeper/);
+  });
+
+  it("is refused in payloads by assertJson", () => {
+    expect(() => assertJson("payload", { note: "\ud800" })).toThrow(/unpaired surrogate \(not valid Unicode\) at \$\.note/);
+    expect(() => assertJson("payload", { ["\udc00"]: 1 })).toThrow(/key with an unpaired surrogate/);
   });
 });

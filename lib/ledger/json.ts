@@ -6,11 +6,52 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 const MAX_DEPTH = 64;
 
+// A UTF-16 surrogate without its partner: JSON can spell it ("\ud800"), but it is not Unicode, and
+// Postgres refuses it in jsonb (and replaces it in text).
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why Postgres cannot store this text as it is, or null: U+0000, or an unpaired surrogate. */
+export function textProblem(text: string): string | null {
+  if (text.includes("\u0000")) return "must not contain U+0000";
+  if (UNPAIRED_SURROGATE.test(text)) return "must be valid Unicode (it has an unpaired surrogate)";
+  return null;
+}
+
+/**
+ * The first string or key in plain data (parsed JSON, a form as an object) that Postgres cannot store,
+ * with its path (`lock.0.key`); null when there is none. Input at the boundary is checked with this, so
+ * such text is a 400 naming the field instead of a driver error halfway through an operation.
+ */
+export function findUnstorableText(value: unknown, path: string[] = []): { path: string; message: string } | null {
+  if (typeof value === "string") {
+    const problem = textProblem(value);
+    return problem ? { path: path.join("."), message: problem } : null;
+  }
+  if (value === null || typeof value !== "object") return null;
+  if (path.length > MAX_DEPTH) return { path: path.join("."), message: `must not be nested deeper than ${MAX_DEPTH}` };
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findUnstorableText(item, [...path, String(index)]);
+      if (found) return found;
+    }
+    return null;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return null;
+  for (const [key, item] of Object.entries(value)) {
+    const problem = textProblem(key);
+    if (problem) return { path: [...path, key].join("."), message: `its name ${problem}` };
+    const found = findUnstorableText(item, [...path, key]);
+    if (found) return found;
+  }
+  return null;
+}
+
 /**
  * Checks that a value is plain JSON that survives a round trip through jsonb unchanged, so the stored
  * payload, the fingerprint and what the worker saw are the same thing. Rejects what JSON.stringify would
  * silently drop or change (undefined, functions, NaN, Dates, class instances) and what jsonb cannot store
- * (U+0000 in strings). Undefined object properties are treated as absent, as JSON does.
+ * (U+0000 and unpaired surrogates in strings). Undefined object properties are treated as absent, as JSON does.
  */
 export function assertJson(field: string, value: unknown, path = "$", depth = 0, seen = new Set<object>()): asserts value is Json {
   const fail = (what: string): never => {
@@ -21,6 +62,7 @@ export function assertJson(field: string, value: unknown, path = "$", depth = 0,
   if (value === null || typeof value === "boolean") return;
   if (typeof value === "string") {
     if (value.includes("\u0000")) fail("a string containing U+0000 (Postgres jsonb cannot store it)");
+    if (UNPAIRED_SURROGATE.test(value)) fail("a string with an unpaired surrogate (not valid Unicode)");
     return;
   }
   if (typeof value === "number") {
@@ -38,6 +80,7 @@ export function assertJson(field: string, value: unknown, path = "$", depth = 0,
     if (proto !== Object.prototype && proto !== null) fail(`a ${object.constructor?.name ?? "non-plain"} object`);
     for (const [key, item] of Object.entries(object)) {
       if (key.includes("\u0000")) fail("a key containing U+0000");
+      if (UNPAIRED_SURROGATE.test(key)) fail("a key with an unpaired surrogate (not valid Unicode)");
       if (item === undefined) continue;
       assertJson(field, item, `${path}.${key}`, depth + 1, seen);
     }

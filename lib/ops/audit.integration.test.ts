@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "@/tests/helpers/db";
-import { listOperatorActions, recordOperatorAction, type AuditEntry } from "./audit";
+import { findActionByRequest, listOperatorActions, recordOperatorAction, type AuditEntry } from "./audit";
 
 const db = useTestDatabase();
 
@@ -55,5 +55,15 @@ describe("the audit log", () => {
     expect((await listOperatorActions(sql, { limit: 50, outcome: "error" })).entries.map((e) => e.action)).toEqual(["run.cancel"]);
     expect((await listOperatorActions(sql, { limit: 50, from: new Date(Date.now() + 60_000) })).entries).toEqual([]);
     expect((await listOperatorActions(sql, { limit: 50, to: new Date(Date.now() + 60_000), actor: "olivia" })).entries).toHaveLength(6);
+  });
+
+  it("recognises a resubmission by request id only for the same actor and action", async () => {
+    const { sql } = db();
+    await recordOperatorAction(sql, entry({ actor: "viewer", actorRole: "viewer", outcome: "refused", requestId: "req-shared-1" }));
+    // Someone else's attempt under the same id neither blocks nor answers this actor's request.
+    expect(await findActionByRequest(sql, "run.retry", "req-shared-1", "olivia")).toBeNull();
+    await recordOperatorAction(sql, entry({ requestId: "req-shared-1" }));
+    expect(await findActionByRequest(sql, "run.retry", "req-shared-1", "olivia")).toMatchObject({ actor: "olivia", outcome: "done" });
+    expect(await findActionByRequest(sql, "run.cancel", "req-shared-1", "olivia")).toBeNull();
   });
 });

@@ -29,10 +29,14 @@ export async function recordOperatorAction(sql: postgres.Sql | postgres.Transact
   return toOperatorAction(rows[0]!);
 }
 
-/** A previous attempt with the same request id: a double-submitted form gets the first answer back. */
-export async function findActionByRequest(sql: postgres.Sql, action: string, requestId: string): Promise<OperatorAction | null> {
+/**
+ * The same actor's previous attempt with the same request id: a double-submitted form gets the first
+ * answer back. Request ids are the caller's (a form's hidden field, an API client's X-Request-Id), so
+ * another actor's id is never matched: it must neither block nor reveal someone else's action.
+ */
+export async function findActionByRequest(sql: postgres.Sql, action: string, requestId: string, actor: string): Promise<OperatorAction | null> {
   const rows = await sql<Record<string, unknown>[]>`
-    SELECT * FROM idem.operator_actions WHERE request_id = ${requestId} AND action = ${action} ORDER BY id LIMIT 1`;
+    SELECT * FROM idem.operator_actions WHERE request_id = ${requestId} AND action = ${action} AND actor = ${actor} ORDER BY id LIMIT 1`;
   return rows[0] ? toOperatorAction(rows[0]) : null;
 }
 

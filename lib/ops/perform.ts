@@ -55,9 +55,10 @@ export async function performOperation<S extends z.ZodType>(operation: Operation
   const target = operation.target(input);
   const precondition = operation.precondition?.(input) ?? {};
   const reason = operation.reason?.(input) ?? null;
+  const actor = ctx.actor.via === "api" ? `token:${ctx.actor.name}` : ctx.actor.name;
   const audit = (outcome: ActionOutcome, detail: Record<string, Json>) =>
     recordOperatorAction(ctx.sql, {
-      actor: ctx.actor.via === "api" ? `token:${ctx.actor.name}` : ctx.actor.name,
+      actor,
       actorRole: ctx.actor.role,
       action: operation.name,
       targetType: target.type,
@@ -74,7 +75,7 @@ export async function performOperation<S extends z.ZodType>(operation: Operation
     return { ok: false, kind: "forbidden", code: "FORBIDDEN", message: `Your role (${ctx.actor.role}) cannot do this; it needs ${operation.role}.`, repeated: false };
   }
 
-  const earlier = await findActionByRequest(ctx.sql, operation.name, ctx.requestId);
+  const earlier = await findActionByRequest(ctx.sql, operation.name, ctx.requestId, actor);
   if (earlier) {
     const detail = earlier.outcomeDetail as { message?: string } | null;
     const message = `Already submitted: ${detail?.message ?? earlier.outcome}`;

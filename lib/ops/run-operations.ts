@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { AppError } from "@/lib/errors";
 import type { Json } from "@/lib/ledger/json";
 import { runStatus } from "@/lib/ledger/schema";
 import { PAYLOAD_MAX_BYTES } from "@/lib/ledger/spec";
@@ -28,7 +29,8 @@ const seenAt = z
   .string({ error: "is missing (reload the page)" })
   .refine((text) => !Number.isNaN(Date.parse(text)), "is not a time (reload the page)")
   .transform((text) => new Date(text));
-const seenRetries = z.coerce.number({ error: "is missing (reload the page)" }).int().min(0).max(1_000_000);
+// Blank is missing, not 0 (which is what coercing "" gives).
+const seenRetries = z.preprocess(blankAsUndefined, z.coerce.number({ error: "is missing (reload the page)" }).int().min(0).max(1_000_000));
 
 export const retrySchema = z.object({
   runId,
@@ -73,6 +75,11 @@ export const cancelSchema = z.object({ runId, reason: requiredReason });
 
 const actorName = (ctx: OperationContext) => (ctx.actor.via === "api" ? `token:${ctx.actor.name}` : ctx.actor.name);
 
+/** A run that does not exist is not a refusal of its state: the API answers 404, the console the same message. */
+function throwIfMissing(result: { outcome: string; why?: string; message: string }): void {
+  if (result.outcome === "refused" && result.why === "not_found") throw new AppError("NOT_FOUND", result.message);
+}
+
 const seenJson = (seen: RetrySeen) => ({ status: seen.status, updatedAt: seen.updatedAt.toISOString(), retries: seen.retries });
 
 function retryDetail(result: RetryResult): { [key: string]: Json } {
@@ -103,6 +110,7 @@ export const retryOperation: Operation<typeof retrySchema> = {
       reason: input.reason,
       requestId: ctx.requestId,
     });
+    throwIfMissing(result);
     const detail = retryDetail(result);
     if (result.outcome === "created") {
       return { outcome: "done", message: result.message, detail, data: { childRunId: result.childId, childKey: result.childKey } };
@@ -165,6 +173,7 @@ export const abandonOperation: Operation<typeof abandonSchema> = {
   reason: (input) => input.reason,
   run: async (input, ctx) => {
     const result = await abandonRun(ctx.sql, { runId: input.runId, leaseToken: input.leaseToken, actor: actorName(ctx), reason: input.reason });
+    throwIfMissing(result);
     return result.outcome === "done"
       ? { outcome: "done", message: result.message }
       : { outcome: "refused", message: result.message, detail: { why: result.why } };
@@ -180,6 +189,7 @@ export const cancelOperation: Operation<typeof cancelSchema> = {
   reason: (input) => input.reason,
   run: async (input, ctx) => {
     const result = await cancelRun(ctx.sql, { runId: input.runId, actor: actorName(ctx), reason: input.reason });
+    throwIfMissing(result);
     return result.outcome === "done"
       ? { outcome: "done", message: result.message }
       : { outcome: "refused", message: result.message, detail: { why: result.why } };

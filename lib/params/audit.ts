@@ -58,7 +58,13 @@ const timeBound = optional(
 
 export const auditSchema = z
   .object({
-    actor: optional(z.string({ error: "must be given once" }).trim().max(200, "must be at most 200 characters")),
+    actor: optional(
+      z
+        .string({ error: "must be given once" })
+        .trim()
+        .max(200, "must be at most 200 characters")
+        .refine((value) => !value.includes("\u0000"), "must not contain U+0000"),
+    ),
     action: optional(
       z
         .string({ error: "must be given once" })

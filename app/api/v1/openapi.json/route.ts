@@ -2,8 +2,11 @@ import { openApiDocument } from "@/lib/api/openapi";
 
 export const dynamic = "force-dynamic";
 
-/** The API's description, public like any API reference: it holds no data. */
-export function GET(request: Request) {
-  const url = new URL(request.url);
-  return Response.json(openApiDocument(url.origin), { headers: { "cache-control": "public, max-age=300" } });
+/**
+ * The API's description, public like any API reference: it holds no data. Its server is "/", the
+ * origin it was fetched from: the request's own URL names the address Next listens on (localhost),
+ * and a Host header is the client's to choose, so neither belongs in a document caches may keep.
+ */
+export function GET() {
+  return Response.json(openApiDocument("/"), { headers: { "cache-control": "public, max-age=300" } });
 }

@@ -1,0 +1,119 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { BrowserContext } from "@playwright/test";
+import postgres from "postgres";
+import { hashPassword } from "@/lib/auth/password";
+import { captureSignIn } from "./action-cases";
+import { clientFor, replayAction } from "./action-replay";
+import { attachScreenshot, expect, signedInAs, state, test } from "./fixtures";
+import { LoginPage } from "./pages/login.page";
+
+/**
+ * Sessions on the server: signing out deletes the session (the cookie alone is worthless after), a
+ * sign-in always starts a new session id, and repeated failures throttle the account with a clear
+ * message. Each test signs in as an account of its own, so the shared role sessions are never touched,
+ * and the failed attempts it records are deleted afterwards, so the per-IP limit (every e2e request
+ * comes from 127.0.0.1) is not spent for the rest of the suite.
+ */
+test.use(signedInAs("anonymous"));
+
+const sql = postgres(state.databaseUrl, { max: 2, onnotice: () => undefined });
+const accounts: Array<{ username: string; password: string }> = [];
+
+async function account(): Promise<{ username: string; password: string }> {
+  const created = { username: `session-${randomBytes(4).toString("hex")}`, password: `pw-${randomBytes(12).toString("hex")}` };
+  await sql`INSERT INTO idem.users (username, password_hash, role, created_by) VALUES (${created.username}, ${await hashPassword(created.password)}, 'viewer', 'e2e')`;
+  accounts.push(created);
+  return created;
+}
+
+test.afterAll(async () => {
+  await sql`DELETE FROM idem.login_attempts WHERE username = ANY(${accounts.map((a) => a.username)})`;
+  await sql.end({ timeout: 5 });
+});
+
+const sessionOf = async (context: BrowserContext) => (await context.cookies()).find((c) => c.name === "idem_session")?.value;
+const stored = async (token: string) =>
+  (await sql`SELECT 1 FROM idem.sessions WHERE id = ${createHash("sha256").update(token).digest("hex")}`).length > 0;
+
+/** What the server makes of a bare session cookie: the API's answer and the overview's. */
+async function withCookie(token: string) {
+  const client = await clientFor("anonymous");
+  try {
+    const headers = { cookie: `idem_session=${token}` };
+    const me = await client.get("/api/v1/me", { headers, failOnStatusCode: false });
+    const overview = await client.get("/", { headers, maxRedirects: 0, failOnStatusCode: false });
+    return { me: me.status(), overview: overview.status(), location: overview.headers().location ?? null };
+  } finally {
+    await client.dispose();
+  }
+}
+
+test("signing out ends the session on the server: the old cookie no longer works", async ({ page, context }) => {
+  const user = await account();
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(user.username, user.password);
+  await page.waitForURL("/");
+  const token = (await sessionOf(context))!;
+  expect(token).toBeTruthy();
+  expect(await stored(token)).toBe(true);
+  expect(await withCookie(token)).toMatchObject({ me: 200, overview: 200 });
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/login$/);
+  expect(await sessionOf(context)).toBeUndefined();
+  // Replayed by someone who kept a copy: the server no longer knows it.
+  expect(await stored(token)).toBe(false);
+  expect(await withCookie(token)).toEqual({ me: 401, overview: 307, location: "/login?next=%2F" });
+});
+
+test("signing in always starts a new session id: a planted cookie and a live one are both replaced", async ({ page, context, browser }) => {
+  const user = await account();
+  // Session fixation: a value planted before sign-in must not become the session.
+  await context.addCookies([{ name: "idem_session", value: "planted-by-someone-else", url: state.baseURL }]);
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(user.username, user.password);
+  await page.waitForURL("/");
+  const first = (await sessionOf(context))!;
+  expect(first).not.toBe("planted-by-someone-else");
+  expect(await stored(first)).toBe(true);
+
+  // Signing in again from a browser that has a live session: a new id, and the old one is ended.
+  const signIn = await captureSignIn(browser, state.baseURL);
+  const client = await clientFor("anonymous");
+  const again = await replayAction(client, signIn, { fields: { username: user.username, password: user.password }, headers: { cookie: `idem_session=${first}` } });
+  await client.dispose();
+  expect(again.redirect).toMatch(/^\/(;|$)/);
+  const second = /^idem_session=([^;]+)/.exec(again.setCookies.find((c) => c.startsWith("idem_session=")) ?? "")?.[1];
+  expect(second).toBeTruthy();
+  expect(second).not.toBe(first);
+  expect(again.setCookies.find((c) => c.startsWith("idem_session="))).toMatch(/HttpOnly/i);
+  expect(again.setCookies.find((c) => c.startsWith("idem_session="))).toMatch(/SameSite=lax/i);
+  expect(await withCookie(first)).toMatchObject({ me: 401 });
+  expect(await withCookie(second!)).toMatchObject({ me: 200 });
+});
+
+// Last in this file: it records failed sign-ins (deleted again in afterAll).
+test("after five failed sign-ins the account is throttled with a clear message, even for the right password", async ({ page, context }, testInfo) => {
+  const user = await account();
+  const login = new LoginPage(page);
+  await login.goto();
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    await login.signIn(user.username, `wrong-password-${attempt}`);
+    await expect(login.error()).toHaveText("Wrong username or password.");
+    await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+  }
+  await login.signIn(user.username, user.password);
+  await expect(login.error()).toHaveText(/^Too many failed sign-ins for this account\. Try again in 1[45] minutes\.$/);
+  await attachScreenshot(page, testInfo, "login-throttled");
+  expect(page.url()).toContain("/login");
+  expect(await sessionOf(context)).toBeUndefined();
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM idem.sessions s JOIN idem.users u ON u.id = s.user_id WHERE u.username = ${user.username}`;
+  expect(row?.n).toBe(0);
+
+  // The limit is the account's: another account signs in from the same address.
+  const other = await account();
+  await login.signIn(other.username, other.password);
+  await page.waitForURL("/");
+});

@@ -12,7 +12,7 @@ const nextConfig: NextConfig = {
   experimental: {
     // forbidden() and app/forbidden.tsx: a signed-in user without the role gets a 403 page.
     authInterrupts: true,
-    serverActions: { bodySizeLimit: "1mb" },
+    serverActions: { bodySizeLimit: "2mb" },
   },
 };
 

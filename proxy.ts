@@ -1,5 +1,6 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { checkActionRequest } from "@/lib/auth/action-request";
+import { postgresReachable } from "@/lib/db";
 import { env } from "@/lib/env";
 import { pageParamsFor } from "@/lib/params";
 import { errorPageHtml } from "@/lib/params/error-page";
@@ -35,7 +36,11 @@ export async function proxy(request: NextRequest) {
   requestHeaders.set("content-security-policy", csp);
   requestHeaders.set("x-idem-path", `${request.nextUrl.pathname}${request.nextUrl.search}`);
 
-  const response = badParameters(request) ?? (await refusedAction(request)) ?? NextResponse.next({ request: { headers: requestHeaders } });
+  const response =
+    badParameters(request) ??
+    (await refusedAction(request)) ??
+    (await postgresDown(request)) ??
+    NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set("content-security-policy", csp);
   response.headers.set("x-frame-options", "DENY");
   response.headers.set("x-content-type-options", "nosniff");
@@ -78,11 +83,29 @@ async function refusedAction(request: NextRequest): Promise<NextResponse | null>
   return new NextResponse(`${refusal.message}\n`, { status: refusal.status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
 }
 
+/**
+ * While Postgres is down nothing in the console can render (sessions and the ledger live there):
+ * answer 503 with a page that says so and retries, and JSON for the API, rather than a 500 from
+ * whichever query fails first. /api/health keeps answering on its own.
+ */
+async function postgresDown(request: NextRequest): Promise<NextResponse | null> {
+  const { pathname, search } = request.nextUrl;
+  if (pathname === "/api/health" || (await postgresReachable())) return null;
+  const message = "Postgres is unreachable, so the console cannot read or change the ledger. This page tries again every 10 seconds; nothing was changed.";
+  if (pathname.startsWith("/api/")) {
+    return NextResponse.json(
+      { error: { code: "UNAVAILABLE", message, requestId: crypto.randomUUID() } },
+      { status: 503, headers: { "cache-control": "no-store", "retry-after": "10" } },
+    );
+  }
+  const html = errorPageHtml({ status: 503, title: "Postgres is unreachable", message, backHref: `${pathname}${search}`, backLabel: "Try again now", refreshSeconds: 10 });
+  return new NextResponse(html, { status: 503, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "retry-after": "10" } });
+}
+
 export const config = {
   matcher: [
-    {
-      source: "/((?!_next/static|_next/image|favicon.ico).*)",
-      missing: [{ type: "header", key: "next-router-prefetch" }],
-    },
+    // Prefetches too: skipping requests that carry a next-router-prefetch header would let a client
+    // add that header to an action POST and bypass the checks above.
+    { source: "/((?!_next/static|_next/image|favicon.ico).*)" },
   ],
 };

@@ -56,6 +56,14 @@ const envSchema = z.object({
   IDEM_REDIS_SERVER_BIN: z.preprocess(blankAsUnset, z.string().optional()),
   PORT: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a port number (1-65535)" }).int("must be a port number (1-65535)").min(1, "must be a port number (1-65535)").max(65535, "must be a port number (1-65535)").default(3000)),
   HOSTNAME: z.preprocess(blankAsUnset, z.string().default("127.0.0.1")),
+  /**
+   * Reverse proxies in front of the console that append to X-Forwarded-For. 0 (the default): the
+   * client address is the socket's, and a client-sent X-Forwarded-For is ignored.
+   */
+  IDEM_TRUSTED_PROXIES: z.preprocess(
+    blankAsUnset,
+    z.coerce.number({ error: "must be a whole number of proxies (0 or more)" }).int("must be a whole number of proxies (0 or more)").min(0, "must be a whole number of proxies (0 or more)").max(10, "must be at most 10").default(0),
+  ),
   IDEM_DB_POOL_MAX: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a whole number from 1 to 200" }).int("must be a whole number from 1 to 200").min(1, "must be a whole number from 1 to 200").max(200, "must be a whole number from 1 to 200").default(10)),
   IDEM_LOCK_PREFIX: z.preprocess(blankAsUnset, z.string().min(1).default("idem:lock:")),
   /** Extra SCAN patterns for locks written by other code, e.g. `lock:*,task:*`. */

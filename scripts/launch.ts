@@ -123,7 +123,12 @@ try {
 
   const port = await getPort({ port: portNumbers(env.PORT, env.PORT + 50) });
   if (port !== env.PORT) log(`port ${env.PORT} is busy, using ${port}`);
-  next = spawn("npx", ["next", mode === "dev" ? "dev" : "start", "-p", String(port), "-H", env.HOSTNAME], {
+  // Production serving goes through scripts/serve.ts, which takes the client address from the socket.
+  const command =
+    mode === "dev"
+      ? ["next", "dev", "-p", String(port), "-H", env.HOSTNAME]
+      : ["tsx", "scripts/serve.ts", "--port", String(port), "--hostname", env.HOSTNAME, "--trusted-proxies", String(env.IDEM_TRUSTED_PROXIES)];
+  next = spawn("npx", command, {
     cwd: root,
     env: consoleEnv,
     stdio: "inherit",

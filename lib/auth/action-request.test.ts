@@ -92,7 +92,7 @@ describe("checkActionRequest", () => {
   });
 
   it("uses the same limit as next.config.ts", () => {
-    expect(nextConfig.experimental?.serverActions?.bodySizeLimit).toBe("1mb");
-    expect(ACTION_BODY_MAX_BYTES).toBe(1024 * 1024);
+    expect(nextConfig.experimental?.serverActions?.bodySizeLimit).toBe("2mb");
+    expect(ACTION_BODY_MAX_BYTES).toBe(2 * 1024 * 1024);
   });
 });

@@ -6,8 +6,12 @@
  * do not pass through the proxy. Pure Web APIs, so the proxy can run it.
  */
 
-/** The server action body limit: next.config.ts sets the same for Next (a unit test keeps them equal). */
-export const ACTION_BODY_MAX_BYTES = 1024 * 1024;
+/**
+ * The server action body limit: next.config.ts sets the same for Next (a unit test keeps them equal).
+ * Twice the largest payload a run may have (lib/ledger/spec.ts), so a retry with an edited payload
+ * near that limit still fits with the form around it.
+ */
+export const ACTION_BODY_MAX_BYTES = 2 * 1024 * 1024;
 
 /** Whether `origin` (the Origin header) names the host the request was sent to. "null" and garbage do not. */
 export function isSameOrigin(origin: string | null, host: string | null): boolean {

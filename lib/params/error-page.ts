@@ -1,19 +1,27 @@
 /**
  * A small self-contained HTML page for the answers proxy.ts gives before any page renders (400 for
- * query parameters that do not parse). An App Router page cannot set its own status, and a rewrite's
+ * query parameters that do not parse, 503 while Postgres is down). An App Router page cannot set its own status, and a rewrite's
  * status is not kept, so the proxy answers with this instead. Everything interpolated is escaped.
  */
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
-export function errorPageHtml(options: { status: number; title: string; message: string; backHref: string; backLabel: string }): string {
-  const { status, title, message, backHref, backLabel } = options;
+export function errorPageHtml(options: {
+  status: number;
+  title: string;
+  message: string;
+  backHref: string;
+  backLabel: string;
+  /** Reload the page after this many seconds (for a server that is down for a moment). */
+  refreshSeconds?: number;
+}): string {
+  const { status, title, message, backHref, backLabel, refreshSeconds } = options;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
+<meta name="robots" content="noindex">${refreshSeconds ? `\n<meta http-equiv="refresh" content="${Math.round(refreshSeconds)}">` : ""}
 <title>${escapeHtml(title)} · Idem</title>
 <style>
   body { margin: 0; font-family: ui-sans-serif, system-ui, sans-serif; background: #fafafa; color: #18181b; }

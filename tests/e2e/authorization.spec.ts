@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ACTION_BODY_MAX_BYTES } from "@/lib/auth/action-request";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import type { APIRequestContext, APIResponse } from "@playwright/test";
@@ -242,7 +243,7 @@ async function auditRows(requestIdValue: string) {
     SELECT actor, actor_role, outcome, outcome_detail->>'why' AS why FROM idem.operator_actions WHERE request_id = ${requestIdValue} ORDER BY id`;
 }
 
-const ONE_MB = 1024 * 1024;
+const OVER_LIMIT = ACTION_BODY_MAX_BYTES + 100_000;
 
 for (const action of actionCases) {
   test(`${action.name}: refused below ${action.role} and done from ${action.role} up; refused cross-origin, without Origin and oversized`, async ({ browser }) => {
@@ -281,12 +282,12 @@ for (const action of actionCases) {
         status: 403,
         send: (fields) => replayAction(allowed, captured, { fields, origin: state.baseURL.replace(/:(\d+)$/, (_m, port: string) => `:${Number(port) + 1}`) }),
       },
-      { label: "1.1 MB body", status: 413, send: (fields) => replayAction(allowed, captured, { fields: { ...fields, padding: "x".repeat(ONE_MB + 100_000) } }) },
+      { label: "body over the limit", status: 413, send: (fields) => replayAction(allowed, captured, { fields: { ...fields, padding: "x".repeat(OVER_LIMIT) } }) },
       {
-        label: "1.1 MB chunked body (no Content-Length)",
+        label: "chunked body over the limit (no Content-Length)",
         status: 413,
         send: async (fields) => {
-          const { body, contentType } = multipartBody(withFields(captured, { ...fields, padding: "x".repeat(ONE_MB + 100_000) }));
+          const { body, contentType } = multipartBody(withFields(captured, { ...fields, padding: "x".repeat(OVER_LIMIT) }));
           const cookies = (await allowed.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join("; ");
           return postChunked(captured.url, { ...captured.headers, "content-type": contentType, origin: state.baseURL, cookie: cookies }, body);
         },

@@ -95,6 +95,20 @@ test("signing in always starts a new session id: a planted cookie and a live one
 });
 
 // Last in this file: it records failed sign-ins (deleted again in afterAll).
+test("the per-IP limit counts the socket's address, not an X-Forwarded-For the client sent", async ({ browser }) => {
+  const { username } = await account();
+  const context = await browser.newContext({ storageState: { cookies: [], origins: [] }, extraHTTPHeaders: { "x-forwarded-for": "203.0.113.9" } });
+  const page = await context.newPage();
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(username, "not-the-password");
+  await expect(login.error()).toHaveText("Wrong username or password.");
+  await context.close();
+  const [attempt] = await sql<{ ip: string }[]>`SELECT ip FROM idem.login_attempts WHERE username = ${username}`;
+  expect(attempt?.ip).not.toBe("203.0.113.9");
+  expect(attempt?.ip).toMatch(/127\.0\.0\.1|::1/);
+});
+
 test("after five failed sign-ins the account is throttled with a clear message, even for the right password", async ({ page, context }, testInfo) => {
   const user = await account();
   const login = new LoginPage(page);

@@ -5,6 +5,7 @@ import { Table, Td, Th, Tr } from "@/components/ui/table";
 import { RelativeTime, formatAbsolute } from "@/components/ui/time";
 import type { OperatorAction } from "@/lib/ledger/rows";
 import { hrefWith } from "@/lib/url";
+import { Literal } from "@/components/ui/literal";
 
 const outcomeTone: Record<string, Tone> = { done: "green", refused: "amber", error: "red" };
 
@@ -65,7 +66,9 @@ export function AuditTable({ entries, now }: { entries: OperatorAction[]; now: D
                 <span className="block text-[11px] text-zinc-400">{formatAbsolute(entry.at)}</span>
               </Td>
               <Td className="whitespace-nowrap">
-                <span className="block text-sm text-zinc-900">{entry.actor}</span>
+                <span className="block text-sm text-zinc-900">
+                  <Literal text={entry.actor} />
+                </span>
                 <Badge tone="zinc">{entry.actorRole}</Badge>
               </Td>
               <Td>
@@ -74,11 +77,11 @@ export function AuditTable({ entries, now }: { entries: OperatorAction[]; now: D
               <Td className="max-w-64">
                 {href ? (
                   <Link href={href as Route} className="block truncate font-mono text-xs font-medium text-sky-700 hover:underline" title={entry.targetId}>
-                    {targetLabel}
+                    <Literal text={targetLabel} />
                   </Link>
                 ) : (
                   <span className="block truncate font-mono text-xs text-zinc-700" title={entry.targetId}>
-                    {targetLabel}
+                    <Literal text={targetLabel} />
                   </span>
                 )}
               </Td>
@@ -89,9 +92,13 @@ export function AuditTable({ entries, now }: { entries: OperatorAction[]; now: D
               </Td>
               <Td className="max-w-96">
                 <Badge tone={outcomeTone[entry.outcome] ?? "gray"}>{entry.outcome}</Badge>
-                {message && <span className="mt-1 block text-xs text-zinc-600">{message}</span>}
+                {message && (
+                  <span className="mt-1 block text-xs text-zinc-600">
+                    <Literal text={message} />
+                  </span>
+                )}
               </Td>
-              <Td className="max-w-64 text-xs text-zinc-700">{entry.reason ?? <span className="text-zinc-400">–</span>}</Td>
+              <Td className="min-w-48 max-w-80 text-xs break-words text-zinc-700">{entry.reason ? <Literal text={entry.reason} /> : <span className="text-zinc-400">–</span>}</Td>
             </Tr>
           );
         })}

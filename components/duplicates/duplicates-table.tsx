@@ -6,6 +6,7 @@ import { Skeleton } from "@/components/ui/skeleton";
 import { Table, Td, Th, Tr } from "@/components/ui/table";
 import { RelativeTime } from "@/components/ui/time";
 import type { DuplicateAttempt } from "@/lib/ledger/rows";
+import { Literal } from "@/components/ui/literal";
 
 const filterLink = "text-zinc-700 hover:text-sky-800 hover:underline";
 
@@ -53,7 +54,7 @@ export function DuplicatesTable({
             <Td>
               <span className="flex max-w-52 items-center gap-1 2xl:max-w-80">
                 <span className="truncate font-mono text-xs text-zinc-800" title={attempt.idempotencyKey}>
-                  {attempt.idempotencyKey}
+                  <Literal text={attempt.idempotencyKey} />
                 </span>
                 <CopyButton value={attempt.idempotencyKey} label="Copy key" />
               </span>
@@ -78,7 +79,7 @@ export function DuplicatesTable({
             </Td>
             <Td className="font-mono text-xs">
               <Link href={filterHref({ worker: attempt.workerId }) as Route} className={`${filterLink} block max-w-32 truncate 2xl:max-w-56`} title={attempt.workerId}>
-                {attempt.workerId}
+                <Literal text={attempt.workerId} />
               </Link>
             </Td>
           </Tr>

@@ -5,6 +5,7 @@ import { RelativeTime, formatAbsolute } from "@/components/ui/time";
 import { formatCount } from "@/components/overview/format";
 import type { DuplicateOutcome } from "@/lib/ledger/schema";
 import { OutcomeBreakdown } from "./outcome-breakdown";
+import { Literal } from "@/components/ui/literal";
 
 export interface KeyGroupRow {
   task: string;
@@ -73,7 +74,7 @@ export function KeyGroupsTable({
               </Td>
               <Td className="font-mono text-xs text-zinc-800">
                 <span className="block max-w-80 truncate" title={group.key}>
-                  {group.key}
+                  <Literal text={group.key} />
                 </span>
               </Td>
               <Td className="whitespace-nowrap text-xs">
@@ -137,7 +138,7 @@ export function NamedGroupsTable({
           <Tr key={group.name} data-testid="named-group">
             <Td className="font-mono text-xs">
               <Link href={href(group.name) as Route} className="block max-w-56 truncate text-sky-800 hover:underline" title={group.name}>
-                {group.name}
+                <Literal text={group.name} />
               </Link>
             </Td>
             <Td className="text-right tabular-nums font-medium">{formatCount(group.attempts)}</Td>

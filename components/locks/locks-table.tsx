@@ -13,6 +13,7 @@ import type { LockClass } from "@/lib/locks/classify";
 import type { LockRow } from "@/lib/locks/view";
 import { formatIdle, LockClassCell, TtlCell } from "./lock-badges";
 import { ReleaseDialog } from "./release-dialog";
+import { Literal } from "@/components/ui/literal";
 
 /** What a bulk release carries for each lock: frozen when ticked, never re-read from "what matches now". */
 interface Selected {
@@ -89,7 +90,7 @@ export function LocksTable({
               <ul aria-label="Locks to release" className="max-h-56 overflow-y-auto rounded-md border border-zinc-200 bg-zinc-50 p-2 font-mono text-xs">
                 {selected.map((s) => (
                   <li key={s.key} className="flex justify-between gap-3 py-0.5">
-                    <span className="break-all text-zinc-900">{s.key}</span>
+                    <span className="break-all text-zinc-900"><Literal text={s.key} /></span>
                     <span className="shrink-0 text-zinc-500">{JSON.stringify(shorten(s.value, 24))}</span>
                   </li>
                 ))}
@@ -145,7 +146,7 @@ export function LocksTable({
               )}
               <Td className="max-w-[22rem]">
                 <div className="flex items-start gap-1">
-                  <span className="font-mono text-xs break-all text-zinc-900">{row.key}</span>
+                  <span className="font-mono text-xs break-all text-zinc-900"><Literal text={row.key} /></span>
                   <CopyButton value={row.key} label="Copy key" className="shrink-0" />
                 </div>
                 <p className="mt-0.5 text-[11px] text-zinc-500">
@@ -162,7 +163,7 @@ export function LocksTable({
               <Td className="max-w-[14rem]">
                 <div className="flex items-start gap-1">
                   <span title={row.preview} className={row.value === null ? "font-mono text-xs break-all text-zinc-500 italic" : "font-mono text-xs break-all text-zinc-800"}>
-                    {shorten(row.preview, 40)}
+                    <Literal text={shorten(row.preview, 40)} />
                   </span>
                   {row.value !== null && <CopyButton value={row.value} label="Copy value" className="shrink-0" />}
                 </div>

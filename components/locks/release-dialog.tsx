@@ -6,6 +6,7 @@ import type { ServerAction } from "@/lib/action-state";
 import { lockClassDescriptions } from "@/lib/locks/classify";
 import type { LockRow } from "@/lib/locks/view";
 import { LockClassBadge } from "./lock-badges";
+import { Literal } from "@/components/ui/literal";
 
 const shorten = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
@@ -41,7 +42,7 @@ export function ReleaseDialog({ lock, action }: { lock: LockRow & { value: strin
     >
       <div className="flex flex-col gap-3">
         <p>
-          Deletes <code className="font-mono text-xs break-all text-zinc-900">{lock.key}</code> only if it still holds exactly{" "}
+          Deletes <code className="font-mono text-xs break-all text-zinc-900"><Literal text={lock.key} /></code> only if it still holds exactly{" "}
           <code className="font-mono text-xs break-all text-zinc-900">{JSON.stringify(shorten(lock.value, 200))}</code>. If it changed since this page
           loaded, nothing is deleted and you are shown what it holds now.
         </p>

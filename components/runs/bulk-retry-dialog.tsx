@@ -5,6 +5,7 @@ import type { Route } from "next";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { formatAbsolute } from "@/components/ui/time";
 import type { ServerAction } from "@/lib/action-state";
+import { Literal } from "@/components/ui/literal";
 
 export interface BulkRetryRow {
   id: number;
@@ -69,7 +70,7 @@ export function BulkRetryDialog({ action, runs, omitted, max }: { action: Server
                   <td className="max-w-56 px-2 py-1">
                     <span className="text-zinc-800">{run.taskName}</span>
                     <span className="block truncate font-mono text-zinc-500" title={run.idempotencyKey}>
-                      {run.idempotencyKey}
+                      {<Literal text={run.idempotencyKey} />}
                     </span>
                   </td>
                   <td className="max-w-48 truncate px-2 py-1 text-red-800" title={run.errorMessage ?? undefined}>

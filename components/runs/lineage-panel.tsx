@@ -4,6 +4,7 @@ import type { ReactNode } from "react";
 import { RelativeTime } from "@/components/ui/time";
 import type { Lineage, LineageRun } from "@/lib/ledger/queries";
 import { RunStatusBadge } from "./status-badge";
+import { Literal } from "@/components/ui/literal";
 
 /**
  * Where this run sits among retries: its parent chain up to the root and every run under that root,
@@ -56,7 +57,7 @@ export function LineagePanel({
               </Link>
             )}
             <span className="max-w-80 truncate font-mono text-xs text-zinc-600" title={run.idempotencyKey}>
-              {run.idempotencyKey}
+              <Literal text={run.idempotencyKey} />
             </span>
             <span className="text-xs text-zinc-500">
               <RelativeTime date={run.createdAt} now={now} />

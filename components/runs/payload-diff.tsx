@@ -1,7 +1,8 @@
 import { formatPath, type DiffEntry, type PayloadDiff } from "@/lib/ledger/payload-diff";
+import { escapeInvisible } from "@/components/ui/invisible";
 
 function show(value: unknown): string {
-  const text = value === undefined ? "undefined" : JSON.stringify(value);
+  const text = value === undefined ? "undefined" : escapeInvisible(JSON.stringify(value));
   return text.length > 400 ? `${text.slice(0, 400)}… (${text.length - 400} more characters)` : text;
 }
 

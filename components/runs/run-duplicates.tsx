@@ -8,6 +8,7 @@ import type { DuplicateOutcome } from "@/lib/ledger/schema";
 import { JsonViewer } from "@/components/ui/json-viewer";
 import { PayloadDiffView } from "./payload-diff";
 import { DuplicateOutcomeBadge } from "./status-badge";
+import { Literal } from "@/components/ui/literal";
 
 const outcomeOrder: DuplicateOutcome[] = ["payload_mismatch", "in_progress", "lock_contended", "replayed"];
 
@@ -49,7 +50,7 @@ export function RunDuplicatesView({
           <h3 className="mb-2 flex flex-wrap items-center gap-2 text-sm font-medium text-zinc-900">
             <DuplicateOutcomeBadge outcome="payload_mismatch" />
             <span>
-              from <span className="font-mono text-xs">{attempt.workerId}</span>, <RelativeTime date={attempt.attemptedAt} now={now} />
+              from <span className="font-mono text-xs"><Literal text={attempt.workerId} /></span>, <RelativeTime date={attempt.attemptedAt} now={now} />
             </span>
           </h3>
           {i === 0 ? (
@@ -92,7 +93,7 @@ export function RunDuplicatesView({
               </Td>
               <Td className="text-xs text-zinc-600">{attempt.runStatus ?? "–"}</Td>
               <Td className="max-w-64 truncate font-mono text-xs text-zinc-600" title={attempt.workerId}>
-                {attempt.workerId}
+                <Literal text={attempt.workerId} />
               </Td>
               <Td className="text-xs text-zinc-600">{attempt.source}</Td>
             </Tr>

@@ -5,6 +5,7 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { RelativeTime, formatDuration } from "@/components/ui/time";
 import type { RunDetail } from "@/lib/ledger/queries";
 import { RunStatusBadge } from "./status-badge";
+import { Literal } from "@/components/ui/literal";
 
 /**
  * The run detail's header: what ran (task and key), its status, and when. `actions` is the slot for
@@ -39,7 +40,7 @@ export function RunHeader({ run, actions }: { run: RunDetail; actions: ReactNode
             </span>
             <span className="text-zinc-500">key</span>
             <code className="max-w-[48rem] truncate rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs text-zinc-900" title={run.idempotencyKey} data-testid="run-key">
-              {run.idempotencyKey}
+              <Literal text={run.idempotencyKey} />
             </code>
             <CopyButton value={run.idempotencyKey} label="Copy key" />
           </p>

@@ -7,6 +7,7 @@ import { Table, Td, Th, Tr } from "@/components/ui/table";
 import { RelativeTime, formatDuration } from "@/components/ui/time";
 import type { RunListItem } from "@/lib/ledger/queries";
 import { RunStatusBadge } from "./status-badge";
+import { Literal } from "@/components/ui/literal";
 
 /** One row per run. Every cell is plain text rendered by React: keys and worker ids come from workers. */
 export function RunsTable({ runs, sort, now, taskHref }: { runs: RunListItem[]; sort: "created" | "finished"; now: Date; taskHref: (task: string) => string }) {
@@ -51,7 +52,7 @@ export function RunsTable({ runs, sort, now, taskHref }: { runs: RunListItem[]; 
             <Td className="max-w-64">
               <div className="flex items-center gap-1">
                 <Link href={`/runs/${run.id}` as Route} prefetch={false} className="truncate font-mono text-xs text-zinc-800 hover:underline" title={run.idempotencyKey}>
-                  {run.idempotencyKey}
+                  <Literal text={run.idempotencyKey} />
                 </Link>
                 <CopyButton value={run.idempotencyKey} label="Copy key" className="shrink-0" />
               </div>

@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
 import { cx } from "./cx";
+import { escapeInvisible } from "./invisible";
 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -21,7 +22,7 @@ function JsonNode({ value, depth, maxStringLength }: { value: JsonValue; depth: 
   if (typeof value === "number") return <span className="text-amber-300">{String(value)}</span>;
   if (typeof value === "string") {
     const shown = value.length > maxStringLength ? `${value.slice(0, maxStringLength)}… (${value.length - maxStringLength} more characters)` : value;
-    return <span className="text-emerald-300">{JSON.stringify(shown)}</span>;
+    return <span className="text-emerald-300">{escapeInvisible(JSON.stringify(shown))}</span>;
   }
   const isArray = Array.isArray(value);
   const entries: Array<[string, JsonValue]> = isArray ? value.map((item, i) => [String(i), item]) : Object.entries(value);
@@ -34,7 +35,7 @@ function JsonNode({ value, depth, maxStringLength }: { value: JsonValue; depth: 
         <span key={key}>
           {"\n"}
           {indent}
-          {!isArray && <span className="text-sky-300">{JSON.stringify(key)}</span>}
+          {!isArray && <span className="text-sky-300">{escapeInvisible(JSON.stringify(key))}</span>}
           {!isArray && ": "}
           <JsonNode value={item} depth={depth + 1} maxStringLength={maxStringLength} />
           {i < entries.length - 1 ? "," : ""}

@@ -8,6 +8,7 @@ import { actionCases, captureCase, captureSignIn, issueTokens, type Seeds } from
 import { clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type ReplayResult } from "./action-replay";
 import { attachScreenshot, expect, state, test } from "./fixtures";
 import { e2eLedger, failedRun, pendingRun, uniqueTask } from "./ops-seed";
+import { escapeInvisible } from "@/components/ui/invisible";
 
 /**
  * Bad input never breaks anything: malformed, oversized and hostile input (SQL metacharacters, markup,
@@ -533,7 +534,9 @@ test("markup, onerror attributes and RTL overrides in keys, payloads, errors, du
       await visit(page, `/runs?task=${encodeURIComponent(task)}`, [SCRIPT], "runs-list");
       // Header, payload, error and stack, the duplicate's payload diff and the timeline's worker lane.
       await visit(page, `/runs/${runId}`, [SCRIPT, `card declined ${IMG}`, `${IMG} changed`, `at charge (${SCRIPT}:1:1)`], "run-detail");
-      await expect(page.getByTestId("run-key")).toHaveText(key);
+      // Shown as it is, with the reordering character made visible rather than obeyed.
+      await expect(page.getByTestId("run-key")).toHaveText(escapeInvisible(key));
+      await expect(page.getByTestId("run-key")).toContainText("⟨RLO⟩fdp.exe");
       await visit(page, `/duplicates?task=${encodeURIComponent(task)}`, [`src-${SCRIPT}`], "duplicates");
       await visit(page, `/duplicates?task=${encodeURIComponent(task)}&view=keys`, [SCRIPT], "duplicates-keys");
       await visit(page, `/locks?q=${encodeURIComponent(lockKey)}`, [lockKey], "locks");

@@ -13,6 +13,7 @@ import { requireUser, requestMeta } from "@/lib/auth/current";
 import { listApiTokens } from "@/lib/auth/tokens";
 import { getSql } from "@/lib/db";
 import { createToken, revokeToken } from "./actions";
+import { Literal } from "@/components/ui/literal";
 
 export const metadata: Metadata = { title: "API tokens" };
 
@@ -70,7 +71,9 @@ async function TokenList() {
         <tbody>
           {tokens.map((token) => (
             <Tr key={token.id} className={token.revokedAt ? "opacity-60" : undefined}>
-              <Td className="font-medium">{token.name}</Td>
+              <Td className="font-medium">
+                <Literal text={token.name} />
+              </Td>
               <Td>
                 <code className="font-mono text-xs">{token.prefix}…</code>
               </Td>

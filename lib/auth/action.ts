@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { ActionState } from "@/lib/action-state";
 import { getSql } from "@/lib/db";
 import { findUnstorableText } from "@/lib/ledger/json";
+import { firstIssue } from "@/lib/params/registry";
 import { performOperation, type Operation, type OperationResult } from "@/lib/ops/perform";
 import { isSameOrigin } from "./action-request";
 import { getSession, requestMeta, type RequestMeta } from "./current";
@@ -46,12 +47,6 @@ export function sameOrigin(meta: RequestMeta): boolean {
   return isSameOrigin(meta.origin, meta.host);
 }
 
-function firstIssue(error: z.ZodError): { field: string; message: string } {
-  const issue = error.issues[0];
-  const field = issue?.path.map(String).join(".") || "input";
-  return { field, message: `${field}: ${issue?.message ?? "is invalid"}` };
-}
-
 /**
  * The one wrapper every console mutation goes through: same-origin check, session, input validation,
  * then performOperation (role, double-submit detection by request id, the operation, the audit row),
@@ -82,7 +77,7 @@ export function defineAction<S extends z.ZodType>(config: ActionConfig<S>) {
       return { ok: false, error: `Your role (${user.role}) cannot do this; it needs ${config.role}.` };
     }
     if (!parsed.success) {
-      const { field, message } = firstIssue(parsed.error);
+      const { field, message } = firstIssue(parsed.error, "input");
       return { ok: false, error: message, field };
     }
     if (unstorable) return { ok: false, error: `${unstorable.path}: ${unstorable.message}`, field: unstorable.path };

@@ -3,6 +3,8 @@ import { z } from "zod";
 import { AppError, isAppError } from "@/lib/errors";
 import { recordOperatorAction } from "@/lib/ops/audit";
 import type { Operation, OperationContext } from "@/lib/ops/perform";
+import { optionalReason } from "@/lib/ops/reason";
+import { blankAsUnset } from "@/lib/params/fields";
 import { lockClasses } from "./classify";
 import type { RedisClient } from "./commands";
 import type { LockConfig } from "./config";
@@ -18,22 +20,19 @@ import { describeOutcome, releaseInventoriedLock, releaseSelectedLocks, type Bul
 /** Bulk releases carry at most this many locks; the screen refuses to select more. */
 export const MAX_BULK_RELEASE = 200;
 
-const blankAsUndefined = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
 const lockKey = z.string().min(1, "is required").max(4096, "is too long");
 // The exact value seen: a value the console can release is at most MAX_VALUE_BYTES of UTF-8.
 const valueSeen = z.string().max(MAX_VALUE_BYTES, "is longer than the console releases");
-const reason = z
-  .preprocess(blankAsUndefined, z.string().trim().max(500, "must be at most 500 characters").optional())
-  .transform((r) => r ?? null);
+const reason = optionalReason;
 
 export const releaseLockSchema = z.object({
   key: lockKey,
   value: valueSeen,
   class: z.enum(lockClasses),
   reason,
-  confirmKey: z.preprocess(blankAsUndefined, z.string().max(4096).optional()),
-  expireLease: z.preprocess(blankAsUndefined, z.literal("on").optional()).transform((v) => v === "on"),
-  leaseToken: z.preprocess(blankAsUndefined, z.uuid("must be a lease token (uuid)").optional()),
+  confirmKey: z.preprocess(blankAsUnset, z.string().max(4096).optional()),
+  expireLease: z.preprocess(blankAsUnset, z.literal("on").optional()).transform((v) => v === "on"),
+  leaseToken: z.preprocess(blankAsUnset, z.uuid("must be a lease token (uuid)").optional()),
 });
 
 const bulkItem = z.preprocess(

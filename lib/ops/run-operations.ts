@@ -6,6 +6,8 @@ import { runStatus } from "@/lib/ledger/schema";
 import { PAYLOAD_MAX_BYTES } from "@/lib/ledger/spec";
 import { recordOperatorAction } from "./audit";
 import type { Operation, OperationContext } from "./perform";
+import { optionalReason, requiredReason } from "./reason";
+import { blankAsUnset } from "@/lib/params/fields";
 import { BULK_RETRY_MAX, parseEditedPayload, retryRun, type RetryResult, type RetrySeen } from "./retry";
 import { abandonRun, cancelRun } from "./transitions";
 
@@ -15,30 +17,21 @@ import { abandonRun, cancelRun } from "./transitions";
  * validation, the compare-and-set and the audit row. Every field is a string, as a form sends it.
  */
 
-const blankAsUndefined = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
 const runId = z.coerce.number({ error: "must be a run id" }).int("must be a run id").positive("must be a run id").max(Number.MAX_SAFE_INTEGER, "must be a run id");
-const optionalReason = z
-  .preprocess(blankAsUndefined, z.string().trim().max(500, "must be at most 500 characters").optional())
-  .transform((reason) => reason ?? null);
-const requiredReason = z
-  .string({ error: "is required: say why, it is kept in the audit log" })
-  .trim()
-  .min(1, "is required: say why, it is kept in the audit log")
-  .max(500, "must be at most 500 characters");
 const seenAt = z
   .string({ error: "is missing (reload the page)" })
   .refine((text) => !Number.isNaN(Date.parse(text)), "is not a time (reload the page)")
   .transform((text) => new Date(text));
 // Blank is missing, not 0 (which is what coercing "" gives).
-const seenRetries = z.preprocess(blankAsUndefined, z.coerce.number({ error: "is missing (reload the page)" }).int().min(0).max(1_000_000));
+const seenRetries = z.preprocess(blankAsUnset, z.coerce.number({ error: "is missing (reload the page)" }).int().min(0).max(1_000_000));
 
 export const retrySchema = z.object({
   runId,
   seenStatus: z.enum(runStatus.enumValues, { error: "is missing (reload the page)" }),
   seenUpdatedAt: seenAt,
   seenRetries,
-  editPayload: z.preprocess(blankAsUndefined, z.literal("on").optional()).transform((value) => value === "on"),
-  payload: z.preprocess(blankAsUndefined, z.string().max(PAYLOAD_MAX_BYTES, "is larger than 1 MiB").optional()),
+  editPayload: z.preprocess(blankAsUnset, z.literal("on").optional()).transform((value) => value === "on"),
+  payload: z.preprocess(blankAsUnset, z.string().max(PAYLOAD_MAX_BYTES, "is larger than 1 MiB").optional()),
   reason: optionalReason,
 });
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { decodeKeyset, encodeKeyset, type Keyset } from "@/lib/ledger/keyset";
+import { checkRange, cursorParam, once, optional, pageSize, timeBound } from "./fields";
 import type { PageParams } from "./registry";
-import { parseTimeBound } from "./runs";
 
 /**
  * Query parameters of the audit log (/audit): filters on actor, action, outcome and time, and a
@@ -13,92 +14,28 @@ export const AUDIT_PAGE_SIZE_DEFAULT = 50;
 export const AUDIT_PAGE_SIZE_MAX = 200;
 
 /** A position in the log, newest first: the row's `at` as text with microseconds, and its id. */
-export interface AuditCursor {
-  at: string;
-  id: number;
-}
-
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+export type AuditCursor = Keyset;
 
 export function encodeAuditCursor(cursor: AuditCursor): string {
-  return btoa(`${cursor.at}|${cursor.id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return encodeKeyset("a", cursor);
 }
 
 export function decodeAuditCursor(value: string): AuditCursor | null {
-  if (value.length > 100 || !/^[A-Za-z0-9_-]+$/.test(value)) return null;
-  let text: string;
-  try {
-    text = atob(value.replace(/-/g, "+").replace(/_/g, "/"));
-  } catch {
-    return null;
-  }
-  const [at, id, ...rest] = text.split("|");
-  if (rest.length > 0 || !at || !id || !TIMESTAMP.test(at) || Number.isNaN(Date.parse(at)) || !/^[1-9]\d{0,15}$/.test(id)) return null;
-  const numeric = Number(id);
-  return Number.isSafeInteger(numeric) ? { at, id: numeric } : null;
+  const decoded = decodeKeyset(value, ["a"] as const);
+  return decoded ? { at: decoded.at, id: decoded.id } : null;
 }
-
-const blankAsUnset = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
-
-const timeBound = optional(
-  z
-    .string({ error: "must be given once" })
-    .trim()
-    .max(40, "must be at most 40 characters")
-    .transform((text, ctx) => {
-      const at = parseTimeBound(text);
-      if (typeof at === "string") {
-        ctx.addIssue({ code: "custom", message: at });
-        return z.NEVER;
-      }
-      return { text, at };
-    }),
-);
 
 export const auditSchema = z
   .object({
-    actor: optional(
-      z
-        .string({ error: "must be given once" })
-        .trim()
-        .max(200, "must be at most 200 characters")
-        .refine((value) => !value.includes("\u0000"), "must not contain U+0000"),
-    ),
-    action: optional(
-      z
-        .string({ error: "must be given once" })
-        .max(100, "must be at most 100 characters")
-        .regex(/^[a-z0-9_.-]+$/, "may contain only lower-case letters, digits and _ . -"),
-    ),
+    actor: optional(once(200).trim()),
+    action: optional(once(100).regex(/^[a-z0-9_.-]+$/, "may contain only lower-case letters, digits and _ . -")),
     outcome: optional(z.enum(auditOutcomes, { error: `must be one of ${auditOutcomes.join(", ")}` })),
     from: timeBound,
     to: timeBound,
-    cursor: optional(
-      z.string({ error: "must be given once" }).transform((value, ctx) => {
-        const cursor = decodeAuditCursor(value);
-        if (!cursor) {
-          ctx.addIssue({ code: "custom", message: "is not a page cursor from this console (open the first page instead)" });
-          return z.NEVER;
-        }
-        return cursor;
-      }),
-    ),
-    pageSize: z.preprocess(
-      blankAsUnset,
-      z.coerce
-        .number({ error: "must be a number" })
-        .int("must be a whole number")
-        .min(1, "must be at least 1")
-        .max(AUDIT_PAGE_SIZE_MAX, `must be at most ${AUDIT_PAGE_SIZE_MAX}`)
-        .default(AUDIT_PAGE_SIZE_DEFAULT),
-    ),
+    cursor: cursorParam(decodeAuditCursor),
+    pageSize: pageSize(AUDIT_PAGE_SIZE_DEFAULT, AUDIT_PAGE_SIZE_MAX),
   })
-  .superRefine((value, ctx) => {
-    if (value.from && value.to && value.from.at.getTime() > value.to.at.getTime()) {
-      ctx.addIssue({ code: "custom", path: ["from"], message: "must be before to" });
-    }
-  });
+  .superRefine(checkRange);
 
 export type AuditParams = z.output<typeof auditSchema>;
 

@@ -2,37 +2,17 @@ import { z } from "zod";
 import { decodeDuplicateCursor, encodeDuplicateCursor, type DuplicateCursor } from "@/lib/ledger/duplicate-cursor";
 import { duplicateOutcome } from "@/lib/ledger/schema";
 import type { PageParams } from "./registry";
-import { parseTimeBound } from "./runs";
+import { blankAsUnset, checkRange, cursorParam, once, optional, timeBound } from "./fields";
 
 /**
  * Query parameters of the duplicates screen (/duplicates). Time bounds take the same forms as the runs
  * list (`24h`, or an ISO date-time, UTC unless it has an offset). An empty field counts as absent.
  */
-const blankAsUnset = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
-
 export const duplicateViews = ["list", "keys", "sources"] as const;
 export type DuplicateView = (typeof duplicateViews)[number];
 export const duplicateOutcomes = duplicateOutcome.enumValues;
 
 export const DUPLICATES_PAGE_SIZE = 50;
-
-const once = (max: number) =>
-  z
-    .string({ error: "must be given once" })
-    .max(max, `must be at most ${max} characters`)
-    .refine((value) => !value.includes("\u0000"), "must not contain U+0000");
-
-const timeBound = optional(
-  once(40).transform((text, ctx) => {
-    const at = parseTimeBound(text.trim());
-    if (typeof at === "string") {
-      ctx.addIssue({ code: "custom", message: at });
-      return z.NEVER;
-    }
-    return { text: text.trim(), at };
-  }),
-);
 
 export const duplicatesSchema = z
   .object({
@@ -49,22 +29,9 @@ export const duplicatesSchema = z
     ),
     from: timeBound,
     to: timeBound,
-    cursor: optional(
-      once(200).transform((value, ctx) => {
-        const cursor = decodeDuplicateCursor(value);
-        if (!cursor) {
-          ctx.addIssue({ code: "custom", message: "is not a page cursor from this console (open the first page instead)" });
-          return z.NEVER;
-        }
-        return cursor;
-      }),
-    ),
+    cursor: cursorParam(decodeDuplicateCursor),
   })
-  .superRefine((value, ctx) => {
-    if (value.from && value.to && value.from.at.getTime() > value.to.at.getTime()) {
-      ctx.addIssue({ code: "custom", path: ["from"], message: "must be before to" });
-    }
-  });
+  .superRefine(checkRange);
 
 export type DuplicatesParams = z.output<typeof duplicatesSchema>;
 

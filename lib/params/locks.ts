@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { lockClasses } from "@/lib/locks/classify";
 import { consoleLockConfig } from "@/lib/locks/settings";
+import { blankAsUnset } from "./fields";
 import type { PageParams } from "./registry";
 
 /** /locks: filter by class, by one configured pattern, and by a substring of the key. Blank means absent. */
-const blankAsUnset = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
 
 export const locksParams = {
   pattern: /^\/locks$/,

@@ -22,8 +22,13 @@ export function searchParamsToObject(params: URLSearchParams): Record<string, st
   return out;
 }
 
-export function describeIssue(error: z.ZodError): string {
+/** The first problem zod found, as the field's dotted path and a message that starts with it. */
+export function firstIssue(error: z.ZodError, fallbackField = "query"): { field: string; message: string } {
   const issue = error.issues[0];
-  const field = issue?.path.map(String).join(".") || "query";
-  return `${field}: ${issue?.message ?? "is invalid"}`;
+  const field = issue?.path.map(String).join(".") || fallbackField;
+  return { field, message: `${field}: ${issue?.message ?? "is invalid"}` };
+}
+
+export function describeIssue(error: z.ZodError): string {
+  return firstIssue(error).message;
 }

@@ -4,7 +4,6 @@ import { Suspense } from "react";
 import { AuditFilterBar } from "@/components/audit/audit-filter-bar";
 import { AuditTable } from "@/components/audit/audit-table";
 import { PageHeader } from "@/components/shell/page-header";
-import { buttonClass } from "@/components/ui/button";
 import { PanelSkeleton } from "@/components/ui/skeleton";
 import { EmptyState, ErrorState } from "@/components/ui/states";
 import { requireUser } from "@/lib/auth/current";
@@ -13,6 +12,7 @@ import { auditFacets, listOperatorActions } from "@/lib/ops/audit";
 import { auditSchema, auditSearch, type AuditParams } from "@/lib/params/audit";
 import { describeIssue } from "@/lib/params/registry";
 import { hrefWith } from "@/lib/url";
+import { KeysetPagination } from "@/components/ui/keyset-pagination";
 
 export const metadata: Metadata = { title: "Audit log" };
 
@@ -90,27 +90,12 @@ async function AuditResults({ params }: { params: AuditParams }) {
   return (
     <div className="rounded-lg border border-zinc-200 bg-white shadow-xs">
       <AuditTable entries={page.entries} now={new Date()} />
-      <nav aria-label="Pages" className="flex flex-wrap items-center justify-between gap-3 border-t border-zinc-100 px-4 py-3">
-        <p className="text-xs text-zinc-500" data-testid="page-count">
-          {page.entries.length} action{page.entries.length === 1 ? "" : "s"} on this page
-        </p>
-        <div className="flex items-center gap-2">
-          {params.cursor ? (
-            <Link href={first as Route} className={buttonClass("secondary", "sm")}>
-              Newest
-            </Link>
-          ) : null}
-          {page.next ? (
-            <Link href={hrefWith("/audit", auditSearch(params, { cursor: page.next })) as Route} rel="next" aria-label="Next page" className={buttonClass("secondary", "sm")}>
-              Older →
-            </Link>
-          ) : (
-            <span aria-disabled="true" className={`${buttonClass("secondary", "sm")} pointer-events-none opacity-40`}>
-              Older →
-            </span>
-          )}
-        </div>
-      </nav>
+      <KeysetPagination
+        count={page.entries.length}
+        noun="action"
+        firstHref={params.cursor ? first : null}
+        nextHref={page.next ? hrefWith("/audit", auditSearch(params, { cursor: page.next })) : null}
+      />
     </div>
   );
 }

@@ -2,7 +2,7 @@ import type { Metadata, Route } from "next";
 import Link from "next/link";
 import { Suspense } from "react";
 import { DuplicatesFilterBar } from "@/components/duplicates/duplicates-filter-bar";
-import { DuplicatesPagination } from "@/components/duplicates/duplicates-pagination";
+import { KeysetPagination } from "@/components/ui/keyset-pagination";
 import { DuplicatesTable, DuplicatesTableSkeleton } from "@/components/duplicates/duplicates-table";
 import { KeyGroupsTable, NamedGroupsTable, ScanSummary } from "@/components/duplicates/group-tables";
 import { OutcomeLegend } from "@/components/duplicates/outcome-breakdown";
@@ -162,11 +162,12 @@ async function AttemptsList({ params }: { params: DuplicatesParams }) {
   return (
     <div className="rounded-lg border border-zinc-200 bg-white shadow-xs">
       <DuplicatesTable attempts={page.attempts} now={new Date()} filterHref={filterHref} />
-      <DuplicatesPagination
+      <KeysetPagination
         count={page.attempts.length}
-        newestHref={params.cursor ? hrefWith("/duplicates", duplicatesSearch(params, { cursor: null })) : null}
-        newerHref={page.newerCursor ? hrefWith("/duplicates", duplicatesSearch(params, { cursor: page.newerCursor })) : null}
-        olderHref={page.olderCursor ? hrefWith("/duplicates", duplicatesSearch(params, { cursor: page.olderCursor })) : null}
+        noun="attempt"
+        firstHref={params.cursor ? hrefWith("/duplicates", duplicatesSearch(params, { cursor: null })) : null}
+        prevHref={page.newerCursor ? hrefWith("/duplicates", duplicatesSearch(params, { cursor: page.newerCursor })) : null}
+        nextHref={page.olderCursor ? hrefWith("/duplicates", duplicatesSearch(params, { cursor: page.olderCursor })) : null}
       />
     </div>
   );

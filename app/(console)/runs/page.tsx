@@ -2,7 +2,7 @@ import type { Metadata, Route } from "next";
 import Link from "next/link";
 import { Suspense } from "react";
 import { RunsFilterBar, type RunsFilterValues } from "@/components/runs/runs-filter-bar";
-import { RunsPagination } from "@/components/runs/runs-pagination";
+import { KeysetPagination } from "@/components/ui/keyset-pagination";
 import { RunsTable, RunsTableSkeleton } from "@/components/runs/runs-table";
 import { PageHeader } from "@/components/shell/page-header";
 import { buttonClass } from "@/components/ui/button";
@@ -103,8 +103,9 @@ async function RunsResults({ params }: { params: RunsListParams }) {
       {params.status === "failed" && <BulkRetry runIds={page.runs.filter((run) => run.status === "failed").map((run) => run.id)} />}
       <div className="rounded-lg border border-zinc-200 bg-white shadow-xs">
         <RunsTable runs={page.runs} sort={params.sort} now={now} taskHref={(task) => hrefWith("/runs", { ...runsSearch(params, { cursor: null }), task })} />
-        <RunsPagination
+        <KeysetPagination
           count={page.runs.length}
+          noun="run"
           order={params.order}
           firstHref={params.cursor ? hrefWith("/runs", runsSearch(params, { cursor: null })) : null}
           prevHref={page.prevCursor ? hrefWith("/runs", runsSearch(params, { cursor: page.prevCursor })) : null}

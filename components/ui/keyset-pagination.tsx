@@ -1,34 +1,39 @@
-import Link from "next/link";
 import type { Route } from "next";
-import { buttonClass } from "@/components/ui/button";
-import { cx } from "@/components/ui/cx";
+import Link from "next/link";
+import { buttonClass } from "./button";
+import { cx } from "./cx";
 
 /**
- * Keyset pagination: previous / next from the page's first and last rows, and back to the start.
- * There is no page number and no total, because counting a large ledger costs more than the page.
+ * Keyset pagination: back to the start, previous and next, from the page's first and last rows. No
+ * page numbers and no totals: counting a large ledger costs more than the page. A missing href is a
+ * disabled button (a list that only pages one way passes no prevHref).
  */
-export function RunsPagination({
+export function KeysetPagination({
   count,
-  order,
+  noun,
+  order = "desc",
   firstHref,
   prevHref,
   nextHref,
 }: {
   count: number;
-  order: "desc" | "asc";
+  /** Singular; "run" gives "1 run" / "3 runs on this page". */
+  noun: string;
+  order?: "desc" | "asc";
   firstHref: string | null;
-  prevHref: string | null;
+  prevHref?: string | null;
   nextHref: string | null;
 }) {
   const [earlier, later] = order === "desc" ? ["Newer", "Older"] : ["Older", "Newer"];
   return (
     <nav aria-label="Pages" className="flex flex-wrap items-center justify-between gap-3 border-t border-zinc-100 px-4 py-3">
       <p className="text-xs text-zinc-500" data-testid="page-count">
-        {count} run{count === 1 ? "" : "s"} on this page
+        {count} {noun}
+        {count === 1 ? "" : "s"} on this page
       </p>
       <div className="flex items-center gap-2">
         <PageLink href={firstHref} label={order === "desc" ? "Newest" : "Oldest"} />
-        <PageLink href={prevHref} label={`← ${earlier}`} rel="prev" name="Previous page" />
+        {prevHref !== undefined && <PageLink href={prevHref} label={`← ${earlier}`} rel="prev" name="Previous page" />}
         <PageLink href={nextHref} label={`${later} →`} rel="next" name="Next page" />
       </div>
     </nav>

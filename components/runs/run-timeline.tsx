@@ -225,7 +225,7 @@ function LaneRow({ lane, y, x }: { lane: Lane; y: number; x: (t: number) => numb
     if (ticks.length === 0 || px - ticks[ticks.length - 1]! >= 3) ticks.push(px);
   }
   const holder = lane.holder.length > 26 ? `${lane.holder.slice(0, 25)}…` : lane.holder;
-  const heartbeatNote = lane.heartbeatCount > lane.heartbeats.length ? ` (${lane.heartbeatCount} heartbeats, latest ${lane.heartbeats.length} drawn)` : "";
+  const heartbeatNote = lane.heartbeatCount > lane.heartbeats.length ? ` (${lane.heartbeatCount}${lane.heartbeatCountCapped ? "+" : ""} heartbeats, latest ${lane.heartbeats.length} drawn)` : "";
 
   return (
     <g data-testid="timeline-lane" data-fencing-token={lane.fencingToken ?? ""}>

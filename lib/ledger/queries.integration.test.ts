@@ -297,6 +297,58 @@ describe("run detail reads", () => {
     expect(ordered).toEqual([...ordered].sort((a, b) => a - b));
   });
 
+  it("summarises each lease's heartbeats with its first and last, and keeps every transition in order", async () => {
+    const { sql } = db();
+    const runId = await insertRun(sql, { key: "two-leases", status: "succeeded" });
+    // Lease 1: claimed, 300 heartbeats, taken over; lease 2: 40 heartbeats, a refused stale write from
+    // lease 1 in between, then success. Kinds on both sides of 'heartbeat' in byte order.
+    await sql`
+      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at) VALUES
+        (${runId}, 'claimed', 'a', 1, '2026-01-01T00:00:00Z')`;
+    await sql`
+      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at)
+      SELECT ${runId}, 'heartbeat', 'a', 1, '2026-01-01T00:00:00Z'::timestamptz + g * interval '1 second' FROM generate_series(1, 300) g`;
+    await sql`
+      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at) VALUES
+        (${runId}, 'takeover', 'b', 2, '2026-01-01T01:00:00Z')`;
+    await sql`
+      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at)
+      SELECT ${runId}, 'heartbeat', 'b', 2, '2026-01-01T01:00:00Z'::timestamptz + g * interval '1 second' FROM generate_series(1, 20) g`;
+    await sql`
+      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at) VALUES
+        (${runId}, 'stale_write_rejected', 'a', 1, '2026-01-01T01:00:30Z')`;
+    await sql`
+      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at)
+      SELECT ${runId}, 'heartbeat', 'b', 2, '2026-01-01T01:00:40Z'::timestamptz + g * interval '1 second' FROM generate_series(1, 20) g`;
+    await sql`
+      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at) VALUES
+        (${runId}, 'succeeded', 'b', 2, '2026-01-01T01:02:00Z')`;
+
+    const { events, heartbeats } = await listRunEvents(sql, runId);
+    expect(heartbeats.total).toBe(340);
+    expect(heartbeats.byToken).toEqual([
+      { fencingToken: 1, count: 300, capped: false, firstAt: new Date("2026-01-01T00:00:01Z"), lastAt: new Date("2026-01-01T00:05:00Z") },
+      { fencingToken: 2, count: 40, capped: false, firstAt: new Date("2026-01-01T01:00:01Z"), lastAt: new Date("2026-01-01T01:01:00Z") },
+    ]);
+    expect(events.filter((event) => event.kind !== "heartbeat").map((event) => event.kind)).toEqual([
+      "claimed",
+      "takeover",
+      "stale_write_rejected",
+      "succeeded",
+    ]);
+    // The latest 500 heartbeats are all 340 here, in id order with the transitions between them.
+    expect(heartbeats.shown).toBe(340);
+    const ordered = events.map((event) => event.id);
+    expect(ordered).toEqual([...ordered].sort((a, b) => a - b));
+    expect(events.map((event) => event.kind).indexOf("stale_write_rejected")).toBe(1 + 300 + 1 + 20);
+  });
+
+  it("counts no heartbeats for a run that has none", async () => {
+    const { sql } = db();
+    const id = await insertRun(sql, { key: "quiet" });
+    expect((await listRunEvents(sql, id)).heartbeats).toEqual({ total: 0, shown: 0, byToken: [] });
+  });
+
   it("lists duplicate attempts with the mismatched payload to diff", async () => {
     const { sql } = db();
     const ledger = createLedger({ sql, workerId: "worker-b" });

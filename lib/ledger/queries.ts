@@ -197,12 +197,23 @@ async function selectPage(sql: Sql, query: RunListQuery, cursor: RunCursor | und
   const descending = (query.order === "desc") !== backwards;
   const conditions = filterConditions(sql, query);
   if (cursor) conditions.push(afterCursor(sql, query.sort, descending, cursor));
-  const rows = await sql<RawRow[]>`
-    SELECT ${listColumns(sql, query.sort)}
-    FROM idem.task_runs
-    WHERE ${and(sql, conditions)}
-    ${orderBy(sql, query.sort, descending)}
-    LIMIT ${limit}`;
+  const order = orderBy(sql, query.sort, descending);
+  // A key prefix matches rows scattered over the whole heap. Choosing the page's ids in a subquery lets
+  // Postgres pick them from task_runs_key_task_uq, which carries (created_at, id), without visiting
+  // thousands of rows to learn their created_at; only the page's rows are read.
+  const prefixSearch = query.keyMatch === "prefix" && query.key !== undefined && query.key !== "";
+  const rows = prefixSearch
+    ? await sql<RawRow[]>`
+        SELECT ${listColumns(sql, query.sort)}
+        FROM idem.task_runs
+        WHERE id IN (SELECT id FROM idem.task_runs WHERE ${and(sql, conditions)} ${order} LIMIT ${limit})
+        ${order}`
+    : await sql<RawRow[]>`
+        SELECT ${listColumns(sql, query.sort)}
+        FROM idem.task_runs
+        WHERE ${and(sql, conditions)}
+        ${order}
+        LIMIT ${limit}`;
   const items = rows.map(toListItem);
   return backwards ? items.reverse() : items;
 }
@@ -341,11 +352,17 @@ export async function getRun(sql: Sql, id: number): Promise<RunDetail | null> {
 
 export const EVENTS_LIMIT = 1000;
 export const HEARTBEATS_LIMIT = 500;
-const HEARTBEAT_COUNT_LIMIT = 100_000;
+/**
+ * Heartbeats counted per lease at most: counting reads the lease's index range, which for a task that
+ * heartbeats every second for a day is 86,400 entries (250 ms at 10M runs, docs/BENCHMARKS.md).
+ */
+const HEARTBEAT_COUNT_LIMIT = 10_000;
 
 export interface HeartbeatSummary {
   fencingToken: number | null;
   count: number;
+  /** The count stopped at the limit: the lease has at least this many. */
+  capped: boolean;
   firstAt: Date;
   lastAt: Date;
 }
@@ -356,7 +373,7 @@ export interface RunEvents {
   /** Older non-heartbeat events were left out. */
   eventsTruncated: boolean;
   heartbeats: {
-    /** All heartbeats of the run (counted up to 100,000). */
+    /** All heartbeats of the run (each lease counted up to 10,000). */
     total: number;
     shown: number;
     /** Per lease (fencing token): how many, first and last, over all of them, not only those shown. */
@@ -364,24 +381,72 @@ export interface RunEvents {
   };
 }
 
-/** The run's timeline. Bounded: a run that heartbeats for hours has its heartbeats collapsed to the latest 500 plus counts. */
+/**
+ * Heartbeats per lease, one index walk per lease rather than one pass over every heartbeat: a skip scan
+ * finds the leases, then each is counted from the index alone and timed by its first and last row. Two
+ * statements, because one whose plan multiplies the per-lease estimate by the guessed number of leases
+ * looks expensive enough for Postgres to spend 10+ ms compiling it with JIT.
+ */
+async function summarizeHeartbeats(sql: Sql, runId: number): Promise<RawRow[]> {
+  const leases = await sql<{ fencing_token: string }[]>`
+    WITH RECURSIVE lease(fencing_token) AS (
+      (SELECT fencing_token FROM idem.run_events
+       WHERE run_id = ${runId}::bigint AND kind = 'heartbeat' AND fencing_token IS NOT NULL
+       ORDER BY fencing_token LIMIT 1)
+      UNION ALL
+      (SELECT next.fencing_token FROM lease l CROSS JOIN LATERAL (
+        SELECT fencing_token FROM idem.run_events
+        WHERE run_id = ${runId}::bigint AND kind = 'heartbeat' AND fencing_token > l.fencing_token
+        ORDER BY fencing_token LIMIT 1) next))
+    SELECT fencing_token::text FROM lease`;
+  if (leases.length === 0) return [];
+  return sql<RawRow[]>`
+    SELECT l.fencing_token, c.n, f.at AS first_at, z.at AS last_at
+    FROM unnest(${leases.map((lease) => lease.fencing_token)}::bigint[]) AS l(fencing_token)
+    CROSS JOIN LATERAL (
+      SELECT count(*)::int AS n FROM (
+        SELECT id FROM idem.run_events
+        WHERE run_id = ${runId}::bigint AND kind = 'heartbeat' AND fencing_token = l.fencing_token
+        ORDER BY id LIMIT ${HEARTBEAT_COUNT_LIMIT}) h) c
+    CROSS JOIN LATERAL (
+      SELECT at FROM idem.run_events
+      WHERE run_id = ${runId}::bigint AND kind = 'heartbeat' AND fencing_token = l.fencing_token
+      ORDER BY id LIMIT 1) f
+    CROSS JOIN LATERAL (
+      SELECT at FROM idem.run_events
+      WHERE run_id = ${runId}::bigint AND kind = 'heartbeat' AND fencing_token = l.fencing_token
+      ORDER BY id DESC LIMIT 1) z
+    ORDER BY l.fencing_token`;
+}
+
+/**
+ * The run's timeline. Bounded: a run that heartbeats for hours has its heartbeats collapsed to the latest
+ * 500 plus counts. Every statement follows run_events_timeline_idx (run_id, kind, fencing_token, id): the
+ * transitions are the two kind ranges either side of 'heartbeat', so the heartbeats are never walked for
+ * them; the latest heartbeats are a backward walk of the heartbeat range (a lease's fencing token only
+ * grows with id, because every heartbeat is written under the run's row lock by the current holder).
+ * A heartbeat carries its lease's fencing token (docs/ledger-protocol.md); one without is not counted.
+ */
 export async function listRunEvents(sql: Sql, runId: number): Promise<RunEvents> {
   const [rows, summary] = await Promise.all([
     sql<RawRow[]>`
       SELECT * FROM (
-        (SELECT * FROM idem.run_events WHERE run_id = ${runId}::bigint AND kind <> 'heartbeat' ORDER BY id DESC LIMIT ${EVENTS_LIMIT})
+        (SELECT * FROM (
+          (SELECT * FROM idem.run_events WHERE run_id = ${runId}::bigint AND kind < 'heartbeat')
+          UNION ALL
+          (SELECT * FROM idem.run_events WHERE run_id = ${runId}::bigint AND kind > 'heartbeat')
+        ) t ORDER BY id DESC LIMIT ${EVENTS_LIMIT})
         UNION ALL
-        (SELECT * FROM idem.run_events WHERE run_id = ${runId}::bigint AND kind = 'heartbeat' ORDER BY id DESC LIMIT ${HEARTBEATS_LIMIT})
+        (SELECT * FROM idem.run_events WHERE run_id = ${runId}::bigint AND kind = 'heartbeat'
+         ORDER BY fencing_token DESC, id DESC LIMIT ${HEARTBEATS_LIMIT})
       ) e ORDER BY id`,
-    sql<RawRow[]>`
-      SELECT fencing_token, count(*)::int AS n, min(at) AS first_at, max(at) AS last_at
-      FROM (SELECT fencing_token, at FROM idem.run_events WHERE run_id = ${runId}::bigint AND kind = 'heartbeat' LIMIT ${HEARTBEAT_COUNT_LIMIT}) h
-      GROUP BY fencing_token ORDER BY min(at)`,
+    summarizeHeartbeats(sql, runId),
   ]);
   const events = rows.map(toRunEvent);
   const byToken = summary.map((row) => ({
     fencingToken: num(row.fencing_token),
     count: Number(row.n),
+    capped: Number(row.n) >= HEARTBEAT_COUNT_LIMIT,
     firstAt: date(row.first_at)!,
     lastAt: date(row.last_at)!,
   }));

@@ -6,7 +6,6 @@ import {
   integer,
   jsonb,
   pgSchema,
-  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -69,7 +68,8 @@ export const taskRuns = idem.table(
   // (EXPLAIN on 2M and 10M rows, docs/BENCHMARKS.md): statuses that are rare get partial indexes, the
   // common "succeeded" is served by created_idx with a filter, and lineage indexes are partial on
   // retries. idempotency_key has the "C" collation (drizzle/0005), so the unique index also serves
-  // exact and prefix key search across tasks.
+  // exact and prefix key search across tasks. drizzle/0008 adds INCLUDE (created_at, id), which drizzle
+  // cannot express, so a prefix search picks its page of the list from the index alone.
   (t) => [
     uniqueIndex("task_runs_key_task_uq").on(t.idempotencyKey, t.taskName),
     index("task_runs_created_idx").on(t.createdAt, t.id),
@@ -136,8 +136,11 @@ export const runEvents = idem.table(
     detail: jsonb("detail").notNull().default(sql`'{}'::jsonb`),
     at: tz("at").notNull().defaultNow(),
   },
-  // The timeline of a run is the only way events are read: one index, which is also the key.
-  (t) => [primaryKey({ name: "run_events_pk", columns: [t.runId, t.id] })],
+  // The timeline of a run is the only way events are read, so one index serves it, written once per
+  // event as the (run_id, id) key was. Kind and lease in the key let the run page read a run's few
+  // transitions without walking its heartbeats, and count a lease's heartbeats from the index alone:
+  // a task that heartbeats for a day writes tens of thousands of them.
+  (t) => [index("run_events_timeline_idx").on(t.runId, t.kind, t.fencingToken, t.id)],
 );
 
 export const operatorActions = idem.table(

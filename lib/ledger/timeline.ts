@@ -29,6 +29,8 @@ export interface Lane {
   end: LaneEnd;
   heartbeats: number[];
   heartbeatCount: number;
+  /** heartbeatCount is a lower bound: the ledger stopped counting. */
+  heartbeatCountCapped: boolean;
   markers: LaneMarker[];
   /** The lane this one took over from. */
   tookOverFrom: number | null;
@@ -61,7 +63,7 @@ export interface TimelineInput {
     leaseExpired: boolean;
   };
   events: RunEvent[];
-  heartbeats: Array<{ fencingToken: number | null; count: number; firstAt: Date; lastAt: Date }>;
+  heartbeats: Array<{ fencingToken: number | null; count: number; capped?: boolean; firstAt: Date; lastAt: Date }>;
   now: Date;
 }
 
@@ -106,6 +108,7 @@ export function buildTimeline(input: TimelineInput): TimelineModel {
         end: "unknown",
         heartbeats: [],
         heartbeatCount: summary?.count ?? 0,
+        heartbeatCountCapped: summary?.capped ?? false,
         markers: [],
         tookOverFrom: null,
       };

@@ -63,10 +63,13 @@ export function RunsFilterBar({ values, taskNames }: { values: RunsFilterValues;
   const formRef = useRef<HTMLFormElement>(null);
   const current = JSON.stringify(values);
   // The URL is the truth: when it changes (Apply, a preset, a removed chip, Back), the uncontrolled
-  // inputs are set to what it now says.
+  // inputs are set to what it now says. Not on mount: the server rendered them from this URL, and
+  // what someone typed or chose before hydration finished must not be wiped.
+  const synced = useRef(current);
   useEffect(() => {
     const form = formRef.current;
-    if (!form) return;
+    if (!form || synced.current === current) return;
+    synced.current = current;
     const shown: Record<string, string> = { ...defaults, ...(JSON.parse(current) as Record<string, string>) };
     for (const name of fieldNames) {
       const element = form.elements.namedItem(name);

@@ -300,33 +300,24 @@ describe("run detail reads", () => {
   it("summarises each lease's heartbeats with its first and last, and keeps every transition in order", async () => {
     const { sql } = db();
     const runId = await insertRun(sql, { key: "two-leases", status: "succeeded" });
+    const event = (kind: string, actor: string, token: number, at: string) =>
+      sql`INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at) VALUES (${runId}, ${kind}, ${actor}, ${token}, ${at})`;
+    const heartbeats = (actor: string, token: number, from: string, count: number) =>
+      sql`INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at)
+          SELECT ${runId}, 'heartbeat', ${actor}, ${token}, ${from}::timestamptz + g * interval '1 second' FROM generate_series(1, ${count}::int) g`;
     // Lease 1: claimed, 300 heartbeats, taken over; lease 2: 40 heartbeats, a refused stale write from
     // lease 1 in between, then success. Kinds on both sides of 'heartbeat' in byte order.
-    await sql`
-      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at) VALUES
-        (${runId}, 'claimed', 'a', 1, '2026-01-01T00:00:00Z')`;
-    await sql`
-      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at)
-      SELECT ${runId}, 'heartbeat', 'a', 1, '2026-01-01T00:00:00Z'::timestamptz + g * interval '1 second' FROM generate_series(1, 300) g`;
-    await sql`
-      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at) VALUES
-        (${runId}, 'takeover', 'b', 2, '2026-01-01T01:00:00Z')`;
-    await sql`
-      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at)
-      SELECT ${runId}, 'heartbeat', 'b', 2, '2026-01-01T01:00:00Z'::timestamptz + g * interval '1 second' FROM generate_series(1, 20) g`;
-    await sql`
-      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at) VALUES
-        (${runId}, 'stale_write_rejected', 'a', 1, '2026-01-01T01:00:30Z')`;
-    await sql`
-      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at)
-      SELECT ${runId}, 'heartbeat', 'b', 2, '2026-01-01T01:00:40Z'::timestamptz + g * interval '1 second' FROM generate_series(1, 20) g`;
-    await sql`
-      INSERT INTO idem.run_events (run_id, kind, actor, fencing_token, at) VALUES
-        (${runId}, 'succeeded', 'b', 2, '2026-01-01T01:02:00Z')`;
+    await event("claimed", "a", 1, "2026-01-01T00:00:00Z");
+    await heartbeats("a", 1, "2026-01-01T00:00:00Z", 300);
+    await event("takeover", "b", 2, "2026-01-01T01:00:00Z");
+    await heartbeats("b", 2, "2026-01-01T01:00:00Z", 20);
+    await event("stale_write_rejected", "a", 1, "2026-01-01T01:00:30Z");
+    await heartbeats("b", 2, "2026-01-01T01:00:40Z", 20);
+    await event("succeeded", "b", 2, "2026-01-01T01:02:00Z");
 
-    const { events, heartbeats } = await listRunEvents(sql, runId);
-    expect(heartbeats.total).toBe(340);
-    expect(heartbeats.byToken).toEqual([
+    const { events, heartbeats: summary } = await listRunEvents(sql, runId);
+    expect(summary.total).toBe(340);
+    expect(summary.byToken).toEqual([
       { fencingToken: 1, count: 300, capped: false, firstAt: new Date("2026-01-01T00:00:01Z"), lastAt: new Date("2026-01-01T00:05:00Z") },
       { fencingToken: 2, count: 40, capped: false, firstAt: new Date("2026-01-01T01:00:01Z"), lastAt: new Date("2026-01-01T01:01:00Z") },
     ]);
@@ -337,7 +328,7 @@ describe("run detail reads", () => {
       "succeeded",
     ]);
     // The latest 500 heartbeats are all 340 here, in id order with the transitions between them.
-    expect(heartbeats.shown).toBe(340);
+    expect(summary.shown).toBe(340);
     const ordered = events.map((event) => event.id);
     expect(ordered).toEqual([...ordered].sort((a, b) => a - b));
     expect(events.map((event) => event.kind).indexOf("stale_write_rejected")).toBe(1 + 300 + 1 + 20);

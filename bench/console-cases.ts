@@ -209,6 +209,12 @@ const LONG_TIMELINE_WHEN_SLOW =
   "the ledger. Options (not made): a lower cap, or a per-lease heartbeat count kept on the run (one more column written " +
   "by every heartbeat).";
 
+const KEYS_GROUPING_WHEN_SLOW =
+  "Why: the grouped view groups the newest 10,000 attempts that match the filters. Mismatches are 2% of attempts, so " +
+  "their newest 10,000 reach back weeks and lie on about 7,000 heap pages, each read to learn the attempt's key and " +
+  "source. Options (not made): a smaller window for the grouped view, or (key, task, source) carried in " +
+  "duplicate_attempts_outcome_at_idx so the grouping reads the index alone (a wider index on every duplicate's write).";
+
 const at = <T>(list: readonly T[], rep: number): T => list[((rep % list.length) + list.length) % list.length]!;
 
 /** Every case, in the order the table lists them. */
@@ -337,7 +343,7 @@ export function buildCases(sql: Sql, picks: Picks): QueryCase[] {
     cases.push({ id: `topDuplicates:${window}`, group: "Overview", label: `topTasksByDuplicates (${window})`, run: async () => (await topTasksByDuplicates(sql, range())).length });
   }
 
-  const duplicates = (id: string, label: string, params: Params, detail?: string) => {
+  const duplicates = (id: string, label: string, params: Params, detail?: string, whenSlow?: string) => {
     const parsed = duplicatesSchema.safeParse(params);
     if (!parsed.success) throw new Error(`${label}: ${parsed.error.issues[0]?.message ?? "invalid parameters"}`);
     const view = parsed.data.view;
@@ -346,6 +352,7 @@ export function buildCases(sql: Sql, picks: Picks): QueryCase[] {
       group: "Duplicates",
       label,
       ...(detail ? { detail } : {}),
+      ...(whenSlow ? { whenSlow } : {}),
       async run() {
         const again = duplicatesSchema.parse(params);
         const filters = toDuplicateFilters(again);
@@ -371,7 +378,7 @@ export function buildCases(sql: Sql, picks: Picks): QueryCase[] {
   duplicates("dupMismatchTask", "outcome=payload_mismatch&task=charge_invoice", { outcome: "payload_mismatch", task: "charge_invoice" });
   if (picks.duplicateBack) duplicates("dupBack", "cursor=… (80% back)", { cursor: encodeDuplicateCursor(picks.duplicateBack) });
   duplicates("keys", "view=keys", { view: "keys" }, "groups the newest 10,000 attempts");
-  duplicates("keysMismatch", "view=keys&outcome=payload_mismatch", { view: "keys", outcome: "payload_mismatch" });
+  duplicates("keysMismatch", "view=keys&outcome=payload_mismatch", { view: "keys", outcome: "payload_mismatch" }, undefined, KEYS_GROUPING_WHEN_SLOW);
   duplicates("keysTask7d", "view=keys&task=webhook_deliver&from=7d", { view: "keys", task: "webhook_deliver", from: "7d" });
   duplicates("sources", "view=sources", { view: "sources" });
   duplicates("sources24h", "view=sources&from=24h", { view: "sources", from: "24h" });

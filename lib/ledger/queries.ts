@@ -124,6 +124,8 @@ function statusCondition(sql: Sql, status: RunStatus): Fragment {
   }
 }
 
+const isPrefixSearch = (filters: RunFilters): boolean => filters.keyMatch === "prefix" && filters.key !== undefined && filters.key !== "";
+
 /** The WHERE conditions for the filters (never the cursor). Each maps onto an index's leading columns or partial predicate. */
 function filterConditions(sql: Sql, filters: RunFilters): Fragment[] {
   const conditions: Fragment[] = [];
@@ -201,19 +203,15 @@ async function selectPage(sql: Sql, query: RunListQuery, cursor: RunCursor | und
   // A key prefix matches rows scattered over the whole heap. Choosing the page's ids in a subquery lets
   // Postgres pick them from task_runs_key_task_uq, which carries (created_at, id), without visiting
   // thousands of rows to learn their created_at; only the page's rows are read.
-  const prefixSearch = query.keyMatch === "prefix" && query.key !== undefined && query.key !== "";
-  const rows = prefixSearch
-    ? await sql<RawRow[]>`
-        SELECT ${listColumns(sql, query.sort)}
-        FROM idem.task_runs
-        WHERE id IN (SELECT id FROM idem.task_runs WHERE ${and(sql, conditions)} ${order} LIMIT ${limit})
-        ${order}`
-    : await sql<RawRow[]>`
-        SELECT ${listColumns(sql, query.sort)}
-        FROM idem.task_runs
-        WHERE ${and(sql, conditions)}
-        ${order}
-        LIMIT ${limit}`;
+  const where = isPrefixSearch(query)
+    ? sql`id IN (SELECT id FROM idem.task_runs WHERE ${and(sql, conditions)} ${order} LIMIT ${limit})`
+    : and(sql, conditions);
+  const rows = await sql<RawRow[]>`
+    SELECT ${listColumns(sql, query.sort)}
+    FROM idem.task_runs
+    WHERE ${where}
+    ${order}
+    LIMIT ${limit}`;
   const items = rows.map(toListItem);
   return backwards ? items.reverse() : items;
 }

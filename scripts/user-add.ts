@@ -14,13 +14,22 @@ import { migrateDatabase } from "@/lib/migrate";
  * Without --password a strong one is generated and printed once. Works against DATABASE_URL or the
  * embedded default (also while `npm run demo` is running).
  */
-const { values } = parseArgs({
-  options: {
-    username: { type: "string", default: "admin" },
-    role: { type: "string", default: "viewer" },
-    password: { type: "string" },
-  },
-});
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        username: { type: "string", default: "admin" },
+        role: { type: "string", default: "viewer" },
+        password: { type: "string" },
+      },
+    });
+  } catch (error) {
+    // parseArgs refuses `--password -abc` as ambiguous; say how to pass such a value instead.
+    console.error(`${error instanceof Error ? error.message.split("\n")[0] : String(error)}\nusage: npm run user:add -- --role=<viewer|operator|admin> --username=<name> [--password=<value>] (use the --name=value form for a value that starts with "-")`);
+    process.exit(2);
+  }
+}
+const { values } = parseCommandLine();
 
 const servers = await resolveServers({ dataDir: env.IDEM_DATA_DIR, databaseUrl: env.DATABASE_URL, withRedis: false, pathVariable: searchPath });
 const sql = postgres(servers.databaseUrl, { max: 1, onnotice: () => undefined });

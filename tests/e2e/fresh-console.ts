@@ -1,8 +1,9 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import getPort from "get-port";
 import { childProcessEnv } from "@/lib/env";
 import { cloneDatabase, databaseUrlFor, dropDatabase } from "../helpers/template";
+import { addUserWithCli } from "../helpers/user-add";
 import { waitFor } from "../helpers/wait";
 import { state } from "./fixtures";
 
@@ -28,13 +29,9 @@ export async function startFreshConsole(
 ): Promise<FreshConsole> {
   const name = await cloneDatabase(state.serverDatabaseUrl, state.templateDatabase, "idem_e2e_fresh");
   const databaseUrl = databaseUrlFor(state.serverDatabaseUrl, name);
-  const env = childProcessEnv({ DATABASE_URL: databaseUrl, REDIS_URL: options.redisUrl ?? state.redisUrl });
-  const created = spawnSync(
-    "npx",
-    ["tsx", "--conditions=react-server", "scripts/user-add.ts", "--role", "viewer", "--username", viewer.username, "--password", viewer.password],
-    { cwd: root, env, encoding: "utf8" },
-  );
-  if (created.status !== 0) throw new Error(`user:add failed: ${created.stderr}`);
+  const servers = { DATABASE_URL: databaseUrl, REDIS_URL: options.redisUrl ?? state.redisUrl };
+  const env = childProcessEnv(servers);
+  await addUserWithCli(root, { ...viewer, role: "viewer" }, servers);
 
   const port = await getPort();
   let output = "";

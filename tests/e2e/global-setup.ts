@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { childProcessEnv, env, searchPath } from "@/lib/env";
 import { resolveServers } from "@/lib/embedded/servers";
+import { addUserWithCli } from "../helpers/user-add";
 import { cloneDatabase, databaseUrlFor, dropDatabase, prepareTemplateDatabase } from "../helpers/template";
 import { startConsole } from "./console-process";
 import { E2E_ACCOUNTS, STATE_FILE, storageStatePath, type E2EState } from "./state";
@@ -51,12 +52,7 @@ export default async function globalSetup() {
   const database = await cloneDatabase(servers.databaseUrl, templateDatabase, "idem_e2e");
   const databaseUrl = databaseUrlFor(servers.databaseUrl, database);
   const admin = E2E_ACCOUNTS.admin;
-  const created = spawnSync(
-    "npx",
-    ["tsx", "--conditions=react-server", "scripts/user-add.ts", "--role", "admin", "--username", admin.username, "--password", admin.password],
-    { cwd: root, env: childProcessEnv({ DATABASE_URL: databaseUrl }), encoding: "utf8" },
-  );
-  if (created.status !== 0) throw new Error(`user:add failed: ${created.stderr}`);
+  await addUserWithCli(root, { ...admin, role: "admin" }, { DATABASE_URL: databaseUrl });
   const app = await startConsole({ databaseUrl, redisUrl: servers.redisUrl, mode: "demo" });
   await saveSignedInStates(app.baseURL);
 

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,6 +6,7 @@ import getPort from "get-port";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "@/lib/embedded/postgres";
 import { childProcessEnv } from "@/lib/env";
 import { migrateDatabase } from "@/lib/migrate";
+import { addUserWithCli } from "../helpers/user-add";
 import { waitFor } from "../helpers/wait";
 import { attachScreenshot, expect, signedInAs, state, test } from "./fixtures";
 import { LoginPage } from "./pages/login.page";
@@ -26,13 +27,9 @@ const viewer = { username: "pg-down-viewer", password: "pg-down-viewer-password"
 test.beforeAll(async () => {
   pg = await startEmbeddedPostgres({ dataDir: path.join(mkdtempSync(path.join(tmpdir(), "idem-pgdown-")), "pg") });
   await migrateDatabase(pg.url);
-  const env = childProcessEnv({ DATABASE_URL: pg.url, REDIS_URL: state.redisUrl });
-  const created = spawnSync(
-    "npx",
-    ["tsx", "--conditions=react-server", "scripts/user-add.ts", "--role", "viewer", "--username", viewer.username, "--password", viewer.password],
-    { cwd: root, env, encoding: "utf8" },
-  );
-  if (created.status !== 0) throw new Error(`user:add failed: ${created.stderr}`);
+  const servers = { DATABASE_URL: pg.url, REDIS_URL: state.redisUrl };
+  const env = childProcessEnv(servers);
+  await addUserWithCli(root, { ...viewer, role: "viewer" }, servers);
   const port = await getPort();
   const child = spawn("npx", ["tsx", "scripts/serve.ts", "--port", String(port)], { cwd: root, env, stdio: "ignore", detached: true });
   baseURL = `http://127.0.0.1:${port}`;

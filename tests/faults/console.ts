@@ -10,6 +10,7 @@ import type postgres from "postgres";
 import { createApiToken } from "@/lib/auth/tokens";
 import { childProcessEnv } from "@/lib/env";
 import playwrightConfig from "@/playwright.config";
+import { addUserWithCli } from "@/tests/helpers/user-add";
 import { waitFor } from "@/tests/helpers/wait";
 
 /**
@@ -195,16 +196,7 @@ export async function startConsoleServer(options: {
 export async function createViewer(root: string, databaseUrl: string): Promise<{ username: string; password: string }> {
   const username = "load";
   const password = randomBytes(18).toString("base64url");
-  const child = spawn("npx", ["tsx", "--conditions=react-server", "scripts/user-add.ts", "--role", "viewer", "--username", username, "--password", password], {
-    cwd: root,
-    env: childProcessEnv({ DATABASE_URL: databaseUrl }),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
-  if (code !== 0) throw new Error(`scripts/user-add.ts exited with ${code}: ${output.slice(-2000)}`);
+  await addUserWithCli(root, { username, password, role: "viewer" }, { DATABASE_URL: databaseUrl });
   return { username, password };
 }
 

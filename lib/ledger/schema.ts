@@ -112,6 +112,8 @@ export const duplicateAttempts = idem.table(
   (t) => [
     index("duplicate_attempts_run_idx").on(t.runId, t.attemptedAt),
     index("duplicate_attempts_at_idx").on(t.attemptedAt, t.id),
+    // drizzle/0009 adds INCLUDE (task_name, idempotency_key, run_id, source, worker_id), which drizzle
+    // cannot express, so the grouped duplicates views filtered by a rare outcome read the index alone.
     index("duplicate_attempts_outcome_at_idx").on(t.outcome, t.attemptedAt, t.id),
     index("duplicate_attempts_task_at_idx").on(t.taskName, t.attemptedAt, t.id),
     // The console's duplicates list filters by worker and by source; without these a rare one scans the whole table.

@@ -16,6 +16,17 @@ describe("environment", () => {
     );
   });
 
+  it("takes the OIDC settings together or not at all, naming what is missing", () => {
+    expect(parseEnv({}).IDEM_OIDC_ISSUER).toBeUndefined();
+    const oidc = parseEnv({ IDEM_OIDC_ISSUER: "https://id.example.com", IDEM_OIDC_CLIENT_ID: "idem", IDEM_OIDC_CLIENT_SECRET: "s3cret" });
+    expect(oidc).toMatchObject({ IDEM_OIDC_USERNAME_CLAIM: "email", IDEM_OIDC_NAME: "single sign-on" });
+    expect(() => parseEnv({ IDEM_OIDC_ISSUER: "https://id.example.com" })).toThrow(
+      /IDEM_OIDC_CLIENT_ID: is required when any of .*\n.*IDEM_OIDC_CLIENT_SECRET: is required/s,
+    );
+    expect(() => parseEnv({ IDEM_OIDC_ISSUER: "id.example.com", IDEM_OIDC_CLIENT_ID: "idem", IDEM_OIDC_CLIENT_SECRET: "s" })).toThrow(/IDEM_OIDC_ISSUER: must be a URL/);
+    expect(() => parseEnv({ IDEM_OIDC_USERNAME_CLAIM: "email; drop" })).toThrow(/IDEM_OIDC_USERNAME_CLAIM: must be a claim name/);
+  });
+
   it("splits lock patterns on commas", () => {
     expect(parseEnv({ IDEM_LOCK_PATTERNS: "lock:*, task:* ,," }).IDEM_LOCK_PATTERNS).toEqual(["lock:*", "task:*"]);
   });

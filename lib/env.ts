@@ -85,6 +85,23 @@ const envSchema = z.object({
   IDEM_LOCK_SCAN_MAX_KEYS: z.preprocess(blankAsUnset, z.coerce.number().int().min(100).max(1_000_000).default(10_000)),
   /** Demo workload: keep a trickle of runs going while the console runs. */
   IDEM_DEMO_TRICKLE: z.preprocess(blankAsUnset, z.enum(["on", "off"]).default("on")),
+  /**
+   * Optional sign-in with an OpenID Connect provider (lib/auth/oidc.ts): its issuer URL and this
+   * console's client at that provider. The three go together; unset, only passwords sign in.
+   */
+  IDEM_OIDC_ISSUER: urlWithProtocols(["https:", "http:"], "https://accounts.example.com"),
+  IDEM_OIDC_CLIENT_ID: z.preprocess(blankAsUnset, z.string().max(500).optional()),
+  IDEM_OIDC_CLIENT_SECRET: z.preprocess(blankAsUnset, z.string().max(2000).optional()),
+  /** What the sign-in button calls the provider. */
+  IDEM_OIDC_NAME: z.preprocess(blankAsUnset, z.string().max(60).default("single sign-on")),
+  /** The ID token claim that names an existing console account (matched case-insensitively). */
+  IDEM_OIDC_USERNAME_CLAIM: z.preprocess(blankAsUnset, z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be a claim name such as email or preferred_username").default("email")),
+}).superRefine((values, check) => {
+  const oidc = ["IDEM_OIDC_ISSUER", "IDEM_OIDC_CLIENT_ID", "IDEM_OIDC_CLIENT_SECRET"] as const;
+  if (!oidc.some((name) => values[name] !== undefined)) return;
+  for (const name of oidc) {
+    if (values[name] === undefined) check.addIssue({ code: "custom", path: [name], message: `is required when any of ${oidc.join(", ")} is set` });
+  }
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -5,9 +5,9 @@ import { redirect } from "next/navigation";
 import type { Route } from "next";
 import { z } from "zod";
 import { sameOrigin, type ActionState } from "@/lib/auth/action";
-import { SESSION_COOKIE, requestMeta, safeNextPath } from "@/lib/auth/current";
+import { SESSION_COOKIE, requestMeta, safeNextPath, startSession } from "@/lib/auth/current";
 import { DUMMY_HASH, verifyPassword } from "@/lib/auth/password";
-import { checkLoginThrottle, createSession, deleteSession, recordLoginAttempt } from "@/lib/auth/sessions";
+import { checkLoginThrottle, deleteSession, recordLoginAttempt } from "@/lib/auth/sessions";
 import { findUserForLogin } from "@/lib/auth/users";
 import { getSql } from "@/lib/db";
 import { findUnstorableText } from "@/lib/ledger/json";
@@ -29,7 +29,6 @@ export async function signIn(_previous: ActionState, formData: FormData): Promis
   if (unstorable) return { ok: false, error: `${unstorable.path}: ${unstorable.message}` };
 
   const sql = getSql();
-  let sessionToken: { token: string; expiresAt: Date };
   try {
     const throttle = await checkLoginThrottle(sql, username, meta.ip);
     if (throttle.limited) {
@@ -50,22 +49,11 @@ export async function signIn(_previous: ActionState, formData: FormData): Promis
       return { ok: false, error: "Wrong username or password." };
     }
     await recordLoginAttempt(sql, username, meta.ip, true);
-    // Rotation: a sign-in always gets a new session; any session this browser had is ended.
-    const jar = await cookies();
-    const previous = jar.get(SESSION_COOKIE)?.value;
-    if (previous && previous.length <= 200) await deleteSession(sql, previous);
-    sessionToken = await createSession(sql, user.id, meta);
+    await startSession(user.id, meta);
   } catch (error) {
     console.error("[idem] sign-in failed", error);
     return { ok: false, error: "Sign-in is unavailable: the console cannot reach Postgres." };
   }
-  (await cookies()).set(SESSION_COOKIE, sessionToken.token, {
-    httpOnly: true,
-    sameSite: "lax",
-    secure: meta.secure,
-    path: "/",
-    expires: sessionToken.expiresAt,
-  });
   redirect(safeNextPath(parsed.data.next) as Route);
 }
 

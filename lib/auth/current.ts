@@ -4,7 +4,7 @@ import { forbidden, redirect } from "next/navigation";
 import { cache } from "react";
 import { getSql } from "@/lib/db";
 import { hasRole, type Role } from "./roles";
-import { findSession, type Session } from "./sessions";
+import { createSession, deleteSession, findSession, type Session } from "./sessions";
 import type { User } from "./users";
 
 export const SESSION_COOKIE = "idem_session";
@@ -46,6 +46,8 @@ export interface RequestMeta {
   secure: boolean;
   origin: string | null;
   host: string | null;
+  /** This console as the browser addressed it, e.g. http://127.0.0.1:3000 (for redirect URIs). */
+  baseUrl: string | null;
 }
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -61,5 +63,19 @@ export async function requestMeta(): Promise<RequestMeta> {
     secure: proto === "https" || !LOCAL_HOSTS.has(hostname),
     origin: h.get("origin"),
     host,
+    baseUrl: host ? `${proto === "https" ? "https" : "http"}://${host}` : null,
   };
+}
+
+/**
+ * Signs this browser in as `userId`: a new session every time (rotation), and the session this
+ * browser had, if any, is ended. Password and single sign-on both come through here.
+ */
+export async function startSession(userId: number, meta: RequestMeta): Promise<void> {
+  const sql = getSql();
+  const jar = await cookies();
+  const previous = jar.get(SESSION_COOKIE)?.value;
+  if (previous && previous.length <= 200) await deleteSession(sql, previous);
+  const session = await createSession(sql, userId, meta);
+  jar.set(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: "lax", secure: meta.secure, path: "/", expires: session.expiresAt });
 }

@@ -106,7 +106,9 @@ type Access =
   /** A token of the route's role; a session cookie is not enough for a write. */
   | "write"
   /** A signed-in browser only (a console download, not part of the API). */
-  | "session";
+  | "session"
+  /** Single sign-on, which this console does not have configured: 404 for everyone (tests/e2e/sso.spec.ts signs in through it). */
+  | "sso";
 
 interface RouteRule {
   route: string;
@@ -149,6 +151,8 @@ const routes: RouteRule[] = [
     body: () => ({ key: `lock:e2e-authz:absent-${randomUUID()}`, value: "nothing", class: "orphaned" }),
   },
   { route: "/runs/export", method: "GET", path: () => "/runs/export?limit=5", access: "session" },
+  { route: "/api/auth/oidc/start", method: "GET", path: () => "/api/auth/oidc/start?next=/", access: "sso" },
+  { route: "/api/auth/oidc/callback", method: "GET", path: () => "/api/auth/oidc/callback?code=x&state=y", access: "sso" },
 ];
 
 type Credential = { label: string; who: Who; token: E2ERole | null };
@@ -169,6 +173,8 @@ function routeOutcome(rule: RouteRule, credential: Credential): RouteOutcome {
       return anonymous ? { status: 401, code: "UNAUTHENTICATED" } : { status: 200 };
     case "session":
       return credential.token === null && !anonymous ? { status: 200 } : { status: 401 };
+    case "sso":
+      return { status: 404, code: "NOT_FOUND" };
     case "write":
       if (credential.token === null) return { status: 401, code: "UNAUTHENTICATED" };
       if (credential.token === "viewer") return { status: 403, code: "FORBIDDEN" };

@@ -21,16 +21,16 @@ export interface FreshConsole {
  * launcher would rebuild the shared .next if anyone had saved a source file since, under the console
  * the other tests are using. The database is migrated already, so the launcher has nothing else to do.
  * The demo accounts do not exist there; `viewer` is created with the CLI, as an operator would.
- * `redisUrl` may point at nothing, for a console whose Redis is down.
+ * `redisUrl` may point at nothing, for a console whose Redis is down; `env` adds configuration.
  */
 export async function startFreshConsole(
   viewer: { username: string; password: string },
-  options: { redisUrl?: string } = {},
+  options: { redisUrl?: string; env?: Record<string, string> } = {},
 ): Promise<FreshConsole> {
   const name = await cloneDatabase(state.serverDatabaseUrl, state.templateDatabase, "idem_e2e_fresh");
   const databaseUrl = databaseUrlFor(state.serverDatabaseUrl, name);
   const servers = { DATABASE_URL: databaseUrl, REDIS_URL: options.redisUrl ?? state.redisUrl };
-  const env = childProcessEnv(servers);
+  const env = childProcessEnv({ ...options.env, ...servers });
   await addUserWithCli(root, { ...viewer, role: "viewer" }, servers);
 
   const port = await getPort();

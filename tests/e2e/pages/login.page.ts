@@ -16,4 +16,14 @@ export class LoginPage {
   error() {
     return this.page.locator("form").getByRole("alert");
   }
+
+  /** Starts single sign-on; the browser goes to the identity provider. */
+  async signInWithSso(name: string) {
+    await this.page.getByRole("link", { name: `Sign in with ${name}` }).click();
+  }
+
+  /** What the page says about a single sign-on that did not go through (outside the password form). */
+  ssoError() {
+    return this.page.locator("main > div > [role=alert]");
+  }
 }

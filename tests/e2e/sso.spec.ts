@@ -70,12 +70,18 @@ test("an account signs in through the identity provider and lands where it was g
   expect(attempt).toEqual({ username: account.username, succeeded: true });
 });
 
+/** From the console's sign-in page through the provider and back; the page object to read the outcome. */
+async function signInFromLoginPage(page: import("@playwright/test").Page, login: string): Promise<LoginPage> {
+  const loginPage = new LoginPage(page);
+  await page.goto(`${fresh.baseURL}/login`);
+  await loginPage.signInWithSso("Example ID");
+  await signInAtProvider(page, login);
+  return loginPage;
+}
+
 test("an identity with no console account is refused with a clear message, and nobody is signed in", async ({ page }, testInfo) => {
   const sessionsBefore = await sessionCount();
-  const login = new LoginPage(page);
-  await page.goto(`${fresh.baseURL}/login`);
-  await login.signInWithSso("Example ID");
-  await signInAtProvider(page, "mallory@example.com");
+  const login = await signInFromLoginPage(page, "mallory@example.com");
 
   await expect(page).toHaveURL(`${fresh.baseURL}/login?sso=unknown_account`);
   await expect(login.ssoError()).toContainText("no enabled console account has that name");
@@ -88,10 +94,7 @@ test("an identity with no console account is refused with a clear message, and n
 
 test("an email address the provider has not verified names no account", async ({ page }) => {
   await sql`INSERT INTO idem.users (username, password_hash, role) VALUES ('unverified@example.com', 'scrypt$unusable', 'viewer')`;
-  const login = new LoginPage(page);
-  await page.goto(`${fresh.baseURL}/login`);
-  await login.signInWithSso("Example ID");
-  await signInAtProvider(page, "unverified@example.com");
+  const login = await signInFromLoginPage(page, "unverified@example.com");
   await expect(page).toHaveURL(`${fresh.baseURL}/login?sso=unverified`);
   await expect(login.ssoError()).toContainText("has not verified this email address");
 });

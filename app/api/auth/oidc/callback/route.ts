@@ -1,10 +1,10 @@
 import type { NextRequest, NextResponse } from "next/server";
 import { requestMeta, safeNextPath, startSession } from "@/lib/auth/current";
-import { OIDC_COOKIE, OIDC_COOKIE_PATH, OidcSignInError, finishOidcSignIn, oidcSettings } from "@/lib/auth/oidc";
+import { OIDC_COOKIE, OidcSignInError, finishOidcSignIn, oidcSettings } from "@/lib/auth/oidc";
 import { recordLoginAttempt } from "@/lib/auth/sessions";
 import { findUserForLogin } from "@/lib/auth/users";
 import { getSql } from "@/lib/db";
-import { backToLogin, notConfigured, redirectWithin } from "../responses";
+import { backToLogin, notConfigured, redirectWithin, setFlowCookie } from "../responses";
 
 /**
  * The provider sends the browser back here with a code. Checked against this browser's flow cookie,
@@ -34,6 +34,6 @@ export async function GET(request: NextRequest) {
     else console.error("[idem] single sign-on failed", error);
     response = backToLogin(error instanceof OidcSignInError ? error.failure : "unavailable");
   }
-  response.cookies.set(OIDC_COOKIE, "", { httpOnly: true, sameSite: "lax", secure: meta.secure, path: OIDC_COOKIE_PATH, maxAge: 0 });
+  setFlowCookie(response, "", meta.secure, 0);
   return response;
 }

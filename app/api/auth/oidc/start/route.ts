@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { requestMeta, safeNextPath } from "@/lib/auth/current";
-import { OIDC_COOKIE, OIDC_COOKIE_PATH, OIDC_FLOW_TTL_S, OidcSignInError, oidcSettings, startOidcSignIn } from "@/lib/auth/oidc";
-import { backToLogin, notConfigured } from "../responses";
+import { OIDC_FLOW_TTL_S, OidcSignInError, oidcSettings, startOidcSignIn } from "@/lib/auth/oidc";
+import { backToLogin, notConfigured, setFlowCookie } from "../responses";
 
 /** Sends the browser to the OpenID Connect provider; the flow's secrets ride in a short-lived cookie. */
 export async function GET(request: NextRequest) {
@@ -13,7 +13,7 @@ export async function GET(request: NextRequest) {
   try {
     const { url, cookie } = await startOidcSignIn(settings, `${meta.baseUrl}/api/auth/oidc/callback`, next);
     const response = NextResponse.redirect(url, 303);
-    response.cookies.set(OIDC_COOKIE, cookie, { httpOnly: true, sameSite: "lax", secure: meta.secure, path: OIDC_COOKIE_PATH, maxAge: OIDC_FLOW_TTL_S });
+    setFlowCookie(response, cookie, meta.secure, OIDC_FLOW_TTL_S);
     response.headers.set("cache-control", "no-store");
     return response;
   } catch (error) {

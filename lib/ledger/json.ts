@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import canonicalize from "canonicalize";
 import { ValidationError } from "@/lib/errors";
 
@@ -54,38 +54,43 @@ export function findUnstorableText(value: unknown, path: string[] = []): { path:
  * (U+0000 and unpaired surrogates in strings). Undefined object properties are treated as absent, as JSON does.
  */
 export function assertJson(field: string, value: unknown, path = "$", depth = 0, seen = new Set<object>()): asserts value is Json {
-  const fail = (what: string): never => {
-    throw new ValidationError(field, `must be plain JSON: ${what} at ${path}`);
-  };
-  if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH}`);
-  if (value === undefined) fail("undefined");
+  // Runs on every payload and result, so the common case allocates nothing: no closure, no path
+  // strings until an element is actually visited.
+  if (depth > MAX_DEPTH) notJson(field, `nesting deeper than ${MAX_DEPTH}`, path);
+  if (value === undefined) notJson(field, "undefined", path);
   if (value === null || typeof value === "boolean") return;
   if (typeof value === "string") {
-    if (value.includes("\u0000")) fail("a string containing U+0000 (Postgres jsonb cannot store it)");
-    if (UNPAIRED_SURROGATE.test(value)) fail("a string with an unpaired surrogate (not valid Unicode)");
+    if (value.includes("\u0000")) notJson(field, "a string containing U+0000 (Postgres jsonb cannot store it)", path);
+    if (UNPAIRED_SURROGATE.test(value)) notJson(field, "a string with an unpaired surrogate (not valid Unicode)", path);
     return;
   }
   if (typeof value === "number") {
-    if (!Number.isFinite(value)) fail(`the number ${String(value)}`);
+    if (!Number.isFinite(value)) notJson(field, `the number ${String(value)}`, path);
     return;
   }
-  if (typeof value !== "object") fail(`a ${typeof value}`);
+  if (typeof value !== "object") notJson(field, `a ${typeof value}`, path);
   const object = value as object;
-  if (seen.has(object)) fail("a circular reference");
+  if (seen.has(object)) notJson(field, "a circular reference", path);
   seen.add(object);
   if (Array.isArray(object)) {
-    object.forEach((item, i) => assertJson(field, item, `${path}[${i}]`, depth + 1, seen));
+    for (let i = 0; i < object.length; i++) assertJson(field, object[i], `${path}[${i}]`, depth + 1, seen);
   } else {
     const proto = Object.getPrototypeOf(object);
-    if (proto !== Object.prototype && proto !== null) fail(`a ${object.constructor?.name ?? "non-plain"} object`);
-    for (const [key, item] of Object.entries(object)) {
-      if (key.includes("\u0000")) fail("a key containing U+0000");
-      if (UNPAIRED_SURROGATE.test(key)) fail("a key with an unpaired surrogate (not valid Unicode)");
+    if (proto !== Object.prototype && proto !== null) notJson(field, `a ${object.constructor?.name ?? "non-plain"} object`, path);
+    for (const key in object) {
+      if (!Object.prototype.hasOwnProperty.call(object, key)) continue;
+      if (key.includes("\u0000")) notJson(field, "a key containing U+0000", path);
+      if (UNPAIRED_SURROGATE.test(key)) notJson(field, "a key with an unpaired surrogate (not valid Unicode)", path);
+      const item: unknown = (object as Record<string, unknown>)[key];
       if (item === undefined) continue;
       assertJson(field, item, `${path}.${key}`, depth + 1, seen);
     }
   }
   seen.delete(object);
+}
+
+function notJson(field: string, what: string, path: string): never {
+  throw new ValidationError(field, `must be plain JSON: ${what} at ${path}`);
 }
 
 /**
@@ -101,7 +106,12 @@ export function canonicalJson(value: Json): string {
 
 /** sha256 (hex) of the canonical JSON of the value: the identity of "the same logical operation". */
 export function fingerprintOf(value: Json): string {
-  return createHash("sha256").update(canonicalJson(value), "utf8").digest("hex");
+  return fingerprintOfCanonical(canonicalJson(value));
+}
+
+/** The fingerprint of text that is already canonical JSON (one-shot hash: no Hash object per run). */
+export function fingerprintOfCanonical(canonical: string): string {
+  return hash("sha256", canonical, "hex");
 }
 
 /** The fields of the payload that define the operation; the rest (trace ids, timestamps) may vary. */

@@ -134,6 +134,7 @@ describe("leases and fencing", () => {
 
     held.release();
     await waitFor(() => signal?.aborted, { what: "the paused worker to learn it lost the lease" });
+    expect((signal as AbortSignal | null)?.reason).toBeInstanceOf(LeaseLostError);
     release.open();
     const late = await pausedRun.then(
       () => null,

@@ -5,6 +5,7 @@ import type { RedisClient } from "@/lib/locks/commands";
 import { DEFAULT_LOCK_PREFIX, acquireLock, extendLock, lockKeyFor, releaseLock } from "@/lib/locks/locks";
 import { LeaseLostError, PayloadMismatchError } from "./errors";
 import { assertJson, type Json } from "./json";
+import { LeaseSignal } from "./lease-signal";
 import {
   claimPendingStatement,
   completeStatement,
@@ -125,8 +126,8 @@ export function guardTransaction(tx: postgres.TransactionSql, isOpen: () => bool
 }
 
 // A heartbeat already found the lease taken over (and recorded it): completing would only be refused.
-function throwIfLeaseLost(signal: AbortSignal) {
-  if (signal.reason instanceof LeaseLostError) throw signal.reason;
+function throwIfLeaseLost(lease: LeaseSignal) {
+  if (lease.reason instanceof LeaseLostError) throw lease.reason;
 }
 
 function backoffFor(attempt: number): number {
@@ -281,7 +282,7 @@ export function createLedger(options: LedgerOptions) {
    * Keeps the lease alive while `fn` runs: a heartbeat every third of the lease. Heartbeats never
    * overlap, and `stop()` waits for one in flight so it cannot land after completion.
    */
-  function keepAlive(initial: Lease, controller: AbortController) {
+  function keepAlive(initial: Lease, lost: LeaseSignal) {
     let lease = initial;
     let stopped = false;
     let inFlight: Promise<void> = Promise.resolve();
@@ -295,7 +296,7 @@ export function createLedger(options: LedgerOptions) {
         .catch((error: unknown) => {
           if (error instanceof LeaseLostError) {
             stopped = true;
-            controller.abort(error);
+            lost.abort(error);
           } else {
             // A dropped connection is not a lost lease; try again on the next tick while the lease lasts.
             logger.warn("heartbeat failed, will retry", { runId: lease.runId, error: errorRecord(error).message });
@@ -315,7 +316,7 @@ export function createLedger(options: LedgerOptions) {
     };
   }
 
-  function contextFor(claim: Claimed, signal: AbortSignal): RunContext {
+  function contextFor(claim: Claimed, lost: LeaseSignal): RunContext {
     return {
       runId: claim.run.id,
       task: claim.run.taskName,
@@ -323,7 +324,9 @@ export function createLedger(options: LedgerOptions) {
       attempt: claim.run.attempt,
       fencingToken: claim.lease.fencingToken,
       payload: claim.run.payload as Json,
-      signal,
+      get signal() {
+        return lost.signal;
+      },
     };
   }
 
@@ -342,16 +345,16 @@ export function createLedger(options: LedgerOptions) {
   async function withLease<T>(
     claim: Claimed,
     // Must call stopHeartbeat() before writing the completion, so no heartbeat can land after it.
-    execute: (signal: AbortSignal, stopHeartbeat: () => Promise<void>) => Promise<{ run: Run; result: T }>,
+    execute: (lost: LeaseSignal, stopHeartbeat: () => Promise<void>) => Promise<{ run: Run; result: T }>,
   ): Promise<{ run: Run; result: T }> {
-    const controller = new AbortController();
-    const alive = keepAlive(claim.lease, controller);
+    const lost = new LeaseSignal();
+    const alive = keepAlive(claim.lease, lost);
     try {
-      return await execute(controller.signal, alive.stop);
+      return await execute(lost, alive.stop);
     } catch (error) {
       await alive.stop();
       if (error instanceof LeaseLostError) throw error;
-      if (controller.signal.reason instanceof LeaseLostError) throw controller.signal.reason;
+      throwIfLeaseLost(lost);
       const retryable = !(error instanceof PayloadMismatchError);
       await failRun(claim.lease, error, { retryable, backoffMs: backoffFor(claim.run.attempt) });
       throw error;
@@ -361,12 +364,12 @@ export function createLedger(options: LedgerOptions) {
   async function completeAfter<T>(
     claim: Claimed,
     fn: (ctx: RunContext) => Promise<T> | T,
-    signal: AbortSignal,
+    lost: LeaseSignal,
     stopHeartbeat: () => Promise<void>,
   ): Promise<{ run: Run; result: T }> {
-    const result = await fn(contextFor(claim, signal));
+    const result = await fn(contextFor(claim, lost));
     await stopHeartbeat();
-    throwIfLeaseLost(signal);
+    throwIfLeaseLost(lost);
     return { run: await completeRun(claim.lease, result), result };
   }
 
@@ -376,13 +379,13 @@ export function createLedger(options: LedgerOptions) {
    * lease was lost meanwhile; the late write then changed nothing.
    */
   function executeClaimed<T>(claim: Claimed, fn: (ctx: RunContext) => Promise<T> | T): Promise<{ run: Run; result: T }> {
-    return withLease(claim, (signal, stopHeartbeat) => completeAfter(claim, fn, signal, stopHeartbeat));
+    return withLease(claim, (lost, stopHeartbeat) => completeAfter(claim, fn, lost, stopHeartbeat));
   }
 
   async function runClaimed<T>(
     sub: Submission,
     token: string,
-    execute: (claim: Claimed, signal: AbortSignal, stopHeartbeat: () => Promise<void>) => Promise<{ run: Run; result: T }>,
+    execute: (claim: Claimed, lost: LeaseSignal, stopHeartbeat: () => Promise<void>) => Promise<{ run: Run; result: T }>,
   ): Promise<RunOnceResult<T>> {
     const lockKey = lockKeyFor(sub.task, sub.key, lockPrefix);
     const lock = await tryLock(lockKey, token, sub.leaseMs);
@@ -393,7 +396,7 @@ export function createLedger(options: LedgerOptions) {
     try {
       const claim = await claimSubmission(sub, token);
       if (claim.outcome !== "claimed") return notClaimed<T>(claim, sub);
-      const { run, result } = await withLease(claim, (signal, stopHeartbeat) => execute(claim, signal, stopHeartbeat));
+      const { run, result } = await withLease(claim, (lost, stopHeartbeat) => execute(claim, lost, stopHeartbeat));
       return { outcome: "executed", run, result };
     } finally {
       if (lock === "acquired") await unlock(lockKey, token);
@@ -414,7 +417,7 @@ export function createLedger(options: LedgerOptions) {
   async function runOnce<T>(input: SubmissionInput, fn: (ctx: RunContext) => Promise<T> | T): Promise<RunOnceResult<T>> {
     const sub = parseSubmission(input);
     const token = randomUUID();
-    return runClaimed<T>(sub, token, (claim, signal, stopHeartbeat) => completeAfter(claim, fn, signal, stopHeartbeat));
+    return runClaimed<T>(sub, token, (claim, lost, stopHeartbeat) => completeAfter(claim, fn, lost, stopHeartbeat));
   }
 
   /**
@@ -428,7 +431,7 @@ export function createLedger(options: LedgerOptions) {
   ): Promise<RunOnceResult<T>> {
     const sub = parseSubmission(input);
     const token = randomUUID();
-    return runClaimed<T>(sub, token, async (claim, signal, stopHeartbeat) => {
+    return runClaimed<T>(sub, token, async (claim, lost, stopHeartbeat) => {
       let staleAt: LeaseLostError | null = null;
       let open = true;
       const transaction = sql.begin(async (rawTx) => {
@@ -437,11 +440,11 @@ export function createLedger(options: LedgerOptions) {
         const xidQuery = rawTx<{ xid: string }[]>`SELECT pg_current_xact_id()::text AS xid`.execute();
         xidQuery.catch(() => undefined);
         const tx = guardTransaction(rawTx, () => open);
-        const result = await fn(contextFor(claim, signal), tx);
+        const result = await fn(contextFor(claim, lost), tx);
         const value = result === undefined ? null : result;
         assertJson("result", value);
         await stopHeartbeat();
-        throwIfLeaseLost(signal);
+        throwIfLeaseLost(lost);
         const [xidRow] = await xidQuery;
         const run = await completeStatement(tx, claim.lease, value as Json, { xid: xidRow?.xid });
         if (!run) {

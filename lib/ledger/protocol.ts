@@ -14,7 +14,7 @@ import type { Submission } from "./spec";
  */
 export type Queryable = postgres.Sql | postgres.TransactionSql;
 
-type RawRow = Record<string, unknown>;
+export type RawRow = Record<string, unknown>;
 
 const json = (value: Json | undefined): string => JSON.stringify(value ?? null);
 const iso = (date: Date | undefined | null): string | null => (date ? date.toISOString() : null);
@@ -30,12 +30,18 @@ export interface LeaseRequest {
  * SELECT-then-INSERT window. Returns null when the key exists (go to statement 2).
  */
 export async function insertClaim(q: Queryable, sub: Submission, lease: LeaseRequest): Promise<Run | null> {
-  const rows = await q<RawRow[]>`
+  const rows = await insertClaimRows(q, sub, lease);
+  return rows[0] ? toRun(rows[0]) : null;
+}
+
+/** Statement 1 as sent, its rows as the driver returns them (bench/cycle.ts sends it from a plain loop). */
+export function insertClaimRows(q: Queryable, sub: Submission, lease: LeaseRequest): Promise<RawRow[]> {
+  return q<RawRow[]>`
     WITH new_run AS (
       INSERT INTO idem.task_runs AS r
         (id, root_run_id, task_name, idempotency_key, fingerprint, payload, status, attempt, max_attempts,
          lease_owner, lease_token, lease_expires_at, heartbeat_at, fencing_token, scheduled_for, source, started_at)
-      SELECT n.id, n.id, ${sub.task}, ${sub.key}, ${sub.fingerprint}, ${json(sub.payload)}::text::jsonb, 'running', 1, ${sub.maxAttempts},
+      SELECT n.id, n.id, ${sub.task}, ${sub.key}, ${sub.fingerprint}, ${sub.payloadJson}::text::jsonb, 'running', 1, ${sub.maxAttempts},
              ${lease.workerId}, ${lease.token}::uuid, now() + ${sub.leaseMs}::int * interval '1 millisecond', now(), 1,
              ${iso(sub.scheduledFor)}::timestamptz, ${sub.source}, now()
       FROM (SELECT nextval('idem.task_runs_id_seq') AS id) n
@@ -48,7 +54,6 @@ export async function insertClaim(q: Queryable, sub: Submission, lease: LeaseReq
       FROM new_run
     )
     SELECT * FROM new_run`;
-  return rows[0] ? toRun(rows[0]) : null;
 }
 
 export type ConflictResolution =
@@ -89,7 +94,7 @@ export async function resolveConflict(q: Queryable, sub: Submission, lease: Leas
     ), dup AS (
       INSERT INTO idem.duplicate_attempts (run_id, task_name, idempotency_key, fingerprint, outcome, run_status, worker_id, source, payload)
       SELECT prev.id, prev.task_name, prev.idempotency_key, ${sub.fingerprint}, o.outcome, prev.status, ${lease.workerId}, ${sub.source},
-             CASE WHEN o.outcome = 'payload_mismatch' THEN ${json(sub.payload)}::text::jsonb END
+             CASE WHEN o.outcome = 'payload_mismatch' THEN ${sub.payloadJson}::text::jsonb END
       FROM prev CROSS JOIN LATERAL (
         SELECT (CASE
           WHEN prev.fingerprint <> ${sub.fingerprint} THEN 'payload_mismatch'
@@ -161,10 +166,16 @@ export async function heartbeatStatement(q: Queryable, lease: HeldLease, recordE
  * A worker whose lease was taken over matches no row: its late write changes nothing.
  */
 export async function completeStatement(q: Queryable, lease: HeldLease, result: Json, options: { xid?: string } = {}): Promise<Run | null> {
+  const rows = await completeRows(q, lease, result, options);
+  return rows[0] ? toRun(rows[0]) : null;
+}
+
+/** The completion as sent, its rows as the driver returns them (bench/cycle.ts sends it from a plain loop). */
+export function completeRows(q: Queryable, lease: HeldLease, result: Json, options: { xid?: string } = {}): Promise<RawRow[]> {
   // clock_timestamp(), not now(): inside runOnceInTransaction now() is when the transaction began, which
   // would date the completion before the work it records. The optional xid pins the write to the
   // transaction that did the work (see runOnceInTransaction).
-  const rows = await q<RawRow[]>`
+  return q<RawRow[]>`
     WITH done AS (
       UPDATE idem.task_runs
       SET status = 'succeeded', result = ${json(result)}::text::jsonb, error = NULL, finished_at = clock_timestamp(),
@@ -179,7 +190,6 @@ export async function completeStatement(q: Queryable, lease: HeldLease, result: 
       FROM done
     )
     SELECT * FROM done`;
-  return rows[0] ? toRun(rows[0]) : null;
 }
 
 export interface ErrorRecord {

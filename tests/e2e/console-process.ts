@@ -38,7 +38,8 @@ export async function startConsole(options: {
 }): Promise<ConsoleProcess> {
   const port = await getPort();
   let output = "";
-  const child = spawn("npx", ["tsx", "--conditions=react-server", "scripts/launch.ts", options.mode ?? "start"], {
+  // As package.json runs it (node --import tsx, see scripts/launch.ts), so a SIGTERM reaches the launcher itself.
+  const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "scripts/launch.ts", options.mode ?? "start"], {
     cwd: root,
     env: childProcessEnv({ DATABASE_URL: options.databaseUrl, REDIS_URL: options.redisUrl, PORT: String(port), ...options.env }),
     stdio: ["ignore", "pipe", "pipe"],
@@ -50,16 +51,17 @@ export async function startConsole(options: {
   try {
     await waitForHttp(`${baseURL}/api/health`, child, options.timeoutMs ?? 300_000, () => output);
   } catch (error) {
-    if (child.pid) process.kill(-child.pid, "SIGKILL");
+    await stopLauncher(child);
     throw error;
   }
-  return {
-    baseURL,
-    async stop() {
-      if (child.exitCode !== null || !child.pid) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid, "SIGTERM");
-      await exited;
-    },
-  };
+  return { baseURL, stop: () => stopLauncher(child) };
+}
+
+// SIGTERM, not SIGKILL: the launcher runs the console in a process group of its own and stops it on
+// SIGTERM; a killed launcher would leave the console running.
+async function stopLauncher(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  process.kill(-child.pid, "SIGTERM");
+  await exited;
 }

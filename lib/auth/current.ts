@@ -52,6 +52,11 @@ export interface RequestMeta {
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
+/** This machine by name or loopback address: where plain http is acceptable (cookies, an OIDC provider). */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOCAL_HOSTS.has(hostname);
+}
+
 export async function requestMeta(): Promise<RequestMeta> {
   const h = await headers();
   const host = h.get("x-forwarded-host") ?? h.get("host");
@@ -60,7 +65,7 @@ export async function requestMeta(): Promise<RequestMeta> {
   return {
     ip: (h.get("x-forwarded-for") ?? "").split(",")[0]?.trim() || "local",
     userAgent: h.get("user-agent"),
-    secure: proto === "https" || !LOCAL_HOSTS.has(hostname),
+    secure: proto === "https" || !isLoopbackHost(hostname),
     origin: h.get("origin"),
     host,
     baseUrl: host ? `${proto === "https" ? "https" : "http"}://${host}` : null,

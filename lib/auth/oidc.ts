@@ -1,6 +1,7 @@
 import "server-only";
 import * as client from "openid-client";
 import { z } from "zod";
+import { isLoopbackHost } from "@/lib/auth/current";
 import { env } from "@/lib/env";
 
 /**
@@ -55,7 +56,7 @@ function configuration(settings: OidcSettings): Promise<client.Configuration> {
   cache.idemOidcConfiguration ??= client
     .discovery(settings.issuer, settings.clientId, settings.clientSecret, undefined, {
       // Plain http only for a provider on this machine (development, tests).
-      execute: settings.issuer.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(settings.issuer.hostname) ? [client.allowInsecureRequests] : [],
+      execute: settings.issuer.protocol === "http:" && isLoopbackHost(settings.issuer.hostname) ? [client.allowInsecureRequests] : [],
       timeout: 10,
     })
     .catch((error: unknown) => {

@@ -101,6 +101,22 @@ describe("runOnce under concurrency", () => {
     expect(outcomes.filter((o) => o.outcome === "executed")).toHaveLength(300);
     const outcomeKinds = new Set(outcomes.map((o) => o.outcome));
     for (const kind of outcomeKinds) expect(["executed", "replayed", "in_progress", "lock_contended"]).toContain(kind);
+
+    // The lock really turned submissions away (a ledger that ignored Redis would record none), and
+    // every duplicate row agrees with what its submitter was told and with the run it saw.
+    const rows = await sql<{ outcome: string; n: number }[]>`SELECT outcome::text, count(*)::int AS n FROM idem.duplicate_attempts GROUP BY 1 ORDER BY 1`;
+    const told = new Map<string, number>();
+    for (const o of outcomes) if (o.outcome !== "executed") told.set(o.outcome, (told.get(o.outcome) ?? 0) + 1);
+    expect(Object.fromEntries(rows.map((r) => [r.outcome, r.n]))).toEqual(Object.fromEntries(told));
+    expect(told.get("lock_contended") ?? 0).toBeGreaterThan(0);
+    const wrong = await sql`
+      SELECT outcome, run_status, count(*)::int FROM idem.duplicate_attempts
+      WHERE NOT ((outcome = 'replayed' AND run_status = 'succeeded')
+              OR (outcome = 'in_progress' AND run_status = 'running')
+              OR (outcome = 'lock_contended' AND (run_status = 'running' OR run_id IS NULL)))
+         OR worker_id IS NULL OR source <> 'sdk'
+      GROUP BY 1, 2`;
+    expect(wrong).toEqual([]);
   });
 });
 
@@ -316,16 +332,68 @@ describe("Redis is only an accelerator", () => {
     }
   });
 
-  it("a stale SDK lock left in Redis turns duplicates away as lock_contended, recorded against the run", async () => {
+  it("a lock that outlived its holder does not hide a finished run: the duplicate is replayed", async () => {
     const { sql } = db();
     const { redis, prefix } = testRedis();
-    const ledger = createLedger({ sql, redis, lockPrefix: prefix });
+    const ledger = createLedger({ sql, redis, lockPrefix: prefix, workerId: "w" });
     await ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => "ok");
     await redis.set(lockKeyFor("t", "k", prefix), "someone-else", "PX", 60_000);
-    const result = await ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => "never");
-    expect(result.outcome).toBe("lock_contended");
-    const [dup] = await sql`SELECT outcome, run_status, run_id IS NOT NULL AS has_run FROM idem.duplicate_attempts`;
-    expect(dup).toEqual({ outcome: "lock_contended", run_status: "succeeded", has_run: true });
+    let ran = false;
+    const result = await ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => {
+      ran = true;
+    });
+    expect(ran).toBe(false);
+    expect(result).toMatchObject({ outcome: "replayed", result: "ok", run: { status: "succeeded", duplicateCount: 1 } });
+    const [dup] = await sql`SELECT outcome, run_status, worker_id, source, run_id IS NOT NULL AS has_run FROM idem.duplicate_attempts`;
+    expect(dup).toEqual({ outcome: "replayed", run_status: "succeeded", worker_id: "w", source: "sdk", has_run: true });
+  });
+
+  it("with Redis on, a different payload while the key's run is live is rejected as payload_mismatch, not lock_contended", async () => {
+    const { sql } = db();
+    const { redis, prefix } = testRedis();
+    const a = createLedger({ sql, redis, lockPrefix: prefix, workerId: "a" });
+    const b = createLedger({ sql, redis, lockPrefix: prefix, workerId: "b" });
+    const started = gate();
+    const finish = gate();
+    const first = a.runOnce({ task: "charge", key: "order-1", payload: { cents: 500 } }, async () => {
+      started.open();
+      await finish.opened;
+      return { charged: 500 };
+    });
+    await started.opened;
+    let ran = false;
+    const error = await b
+      .runOnce({ task: "charge", key: "order-1", payload: { cents: 99999 }, source: "webhook" }, () => {
+        ran = true;
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PayloadMismatchError);
+    expect(ran).toBe(false);
+    // The same payload while the run is live is turned away by the lock.
+    const same = await b.runOnce({ task: "charge", key: "order-1", payload: { cents: 500 } }, () => "never");
+    expect(same).toMatchObject({ outcome: "lock_contended" });
+    finish.open();
+    await expect(first).resolves.toMatchObject({ outcome: "executed" });
+
+    const dups = await sql`
+      SELECT outcome, run_status, worker_id, source, payload FROM idem.duplicate_attempts ORDER BY id`;
+    expect(dups).toEqual([
+      { outcome: "payload_mismatch", run_status: "running", worker_id: "b", source: "webhook", payload: { cents: 99999 } },
+      { outcome: "lock_contended", run_status: "running", worker_id: "b", source: "sdk", payload: null },
+    ]);
+    const [run] = await sql`SELECT status, payload, result, duplicate_count FROM idem.task_runs`;
+    expect(run).toEqual({ status: "succeeded", payload: { cents: 500 }, result: { charged: 500 }, duplicate_count: 2 });
+  });
+
+  it("a lock held before any run exists is lock_contended with no run", async () => {
+    const { sql } = db();
+    const { redis, prefix } = testRedis();
+    const ledger = createLedger({ sql, redis, lockPrefix: prefix, workerId: "w" });
+    await redis.set(lockKeyFor("t", "fresh", prefix), "someone-else", "PX", 60_000);
+    const result = await ledger.runOnce({ task: "t", key: "fresh", payload: 1 }, () => "never");
+    expect(result).toEqual({ outcome: "lock_contended", runId: null });
+    const [dup] = await sql`SELECT outcome, run_status, run_id FROM idem.duplicate_attempts`;
+    expect(dup).toEqual({ outcome: "lock_contended", run_status: null, run_id: null });
   });
 });
 

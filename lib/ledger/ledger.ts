@@ -390,8 +390,9 @@ export function createLedger(options: LedgerOptions) {
     const lockKey = lockKeyFor(sub.task, sub.key, lockPrefix);
     const lock = await tryLock(lockKey, token, sub.leaseMs);
     if (lock === "contended") {
-      const { runId } = await recordLockContended(sql, sub, workerId);
-      return { outcome: "lock_contended", runId };
+      const seen = await recordLockContended(sql, sub, workerId);
+      if (seen.outcome === "lock_contended") return { outcome: "lock_contended", runId: seen.run?.id ?? null };
+      return notClaimed<T>(seen, sub);
     }
     try {
       const claim = await claimSubmission(sub, token);

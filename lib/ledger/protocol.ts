@@ -117,22 +117,44 @@ export async function resolveConflict(q: Queryable, sub: Submission, lease: Leas
   return { outcome: row.outcome as Exclude<DuplicateOutcome, "lock_contended">, run: { ...run, duplicateCount: run.duplicateCount + 1 } };
 }
 
-/** A submission turned away by the Redis lock before it reached the ledger's claim. */
-export async function recordLockContended(q: Queryable, sub: Submission, workerId: string): Promise<{ runId: number | null; status: RunStatus | null }> {
+export type LockContendedResolution =
+  | { outcome: "lock_contended"; run: Run | null }
+  | { outcome: "replayed" | "payload_mismatch"; run: Run };
+
+/**
+ * Statement 1b: a submission turned away by the Redis lock before it reached the ledger's claim. The
+ * lock only says someone is working on the key; the ledger still answers what it can without taking
+ * a row lock on the (hot) run: a different fingerprint is a payload_mismatch (payload kept for the
+ * console's diff), a finished run is replayed (a lock that outlived its holder must not hide the
+ * result), and only a run that is not finished, or no run yet, is lock_contended.
+ */
+export async function recordLockContended(q: Queryable, sub: Submission, workerId: string): Promise<LockContendedResolution> {
   const rows = await q<RawRow[]>`
     WITH target AS (
-      SELECT id, status FROM idem.task_runs WHERE task_name = ${sub.task} AND idempotency_key = ${sub.key}
+      SELECT r.* FROM idem.task_runs r WHERE r.task_name = ${sub.task} AND r.idempotency_key = ${sub.key}
+    ), seen AS (
+      SELECT target.*, (CASE
+        WHEN target.id IS NULL THEN 'lock_contended'
+        WHEN target.fingerprint <> ${sub.fingerprint} THEN 'payload_mismatch'
+        WHEN target.status IN ('succeeded', 'failed', 'cancelled') THEN 'replayed'
+        ELSE 'lock_contended' END)::idem.duplicate_outcome AS seen_outcome
+      FROM (SELECT 1) one LEFT JOIN target ON true
     ), dup AS (
-      INSERT INTO idem.duplicate_attempts (run_id, task_name, idempotency_key, fingerprint, outcome, run_status, worker_id, source)
-      SELECT (SELECT id FROM target), ${sub.task}, ${sub.key}, ${sub.fingerprint}, 'lock_contended', (SELECT status FROM target),
-             ${workerId}, ${sub.source}
+      INSERT INTO idem.duplicate_attempts (run_id, task_name, idempotency_key, fingerprint, outcome, run_status, worker_id, source, payload)
+      SELECT seen.id, ${sub.task}, ${sub.key}, ${sub.fingerprint}, seen.seen_outcome, seen.status, ${workerId}, ${sub.source},
+             CASE WHEN seen.seen_outcome = 'payload_mismatch' THEN ${sub.payloadJson}::text::jsonb END
+      FROM seen
     ), counted AS (
       UPDATE idem.task_runs SET duplicate_count = duplicate_count + 1, last_duplicate_at = now()
       WHERE id = (SELECT id FROM target)
     )
-    SELECT (SELECT id FROM target) AS run_id, (SELECT status FROM target) AS status`;
+    SELECT seen.seen_outcome::text AS outcome, seen.* FROM seen`;
   const row = rows[0];
-  return { runId: row?.run_id == null ? null : Number(row.run_id), status: (row?.status as RunStatus | null) ?? null };
+  if (!row || row.id == null) return { outcome: "lock_contended", run: null };
+  const found = toRun(row);
+  const run = { ...found, duplicateCount: found.duplicateCount + 1 };
+  const outcome = row.outcome as LockContendedResolution["outcome"];
+  return outcome === "lock_contended" ? { outcome, run } : { outcome, run };
 }
 
 export interface HeldLease {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "@/lib/errors";
-import { assertJson, canonicalJson, findUnstorableText, fingerprintOf, pickFields, textProblem } from "./json";
+import { assertJson, canonicalJson, findUnstorableText, fingerprintOf, pickFields, storableText, textProblem } from "./json";
 
 describe("canonical JSON and fingerprints", () => {
   it("sorts keys at every depth and drops whitespace", () => {
@@ -57,5 +57,15 @@ describe("text Postgres cannot store", () => {
   it("is refused in payloads by assertJson", () => {
     expect(() => assertJson("payload", { note: "\ud800" })).toThrow(/unpaired surrogate \(not valid Unicode\) at \$\.note/);
     expect(() => assertJson("payload", { ["\udc00"]: 1 })).toThrow(/key with an unpaired surrogate/);
+  });
+});
+
+describe("storableText", () => {
+  it("replaces U+0000 and unpaired surrogates, keeps pairs, and cuts long text outside a pair", () => {
+    expect(storableText("a\u0000b\ud800c\udfffd😀", 100)).toBe("a\uFFFDb\uFFFDc\uFFFDd😀");
+    expect(textProblem(storableText("x\ud800", 100))).toBeNull();
+    expect(storableText("abcdef", 3)).toBe("abc… [3 more characters cut]");
+    // "ab😀": cutting at 3 would split the pair, so the cut moves before it.
+    expect(storableText("ab😀cd", 3)).toBe("ab… [4 more characters cut]");
   });
 });

@@ -17,6 +17,23 @@ export function textProblem(text: string): string | null {
   return null;
 }
 
+const UNPAIRED_SURROGATES = new RegExp(UNPAIRED_SURROGATE.source, "g");
+
+/**
+ * Text made storable for a record the ledger must write whatever it holds (an error's message or
+ * stack): U+0000 and unpaired surrogates become U+FFFD, and text over `maxChars` is cut (never inside
+ * a surrogate pair) with a note of how much was dropped.
+ */
+export function storableText(text: string, maxChars: number): string {
+  let out = text.replaceAll("\u0000", "\uFFFD").replace(UNPAIRED_SURROGATES, "\uFFFD");
+  if (out.length > maxChars) {
+    let cut = maxChars;
+    if (/[\uD800-\uDBFF]/.test(out.charAt(cut - 1))) cut -= 1;
+    out = `${out.slice(0, cut)}… [${out.length - cut} more characters cut]`;
+  }
+  return out;
+}
+
 /**
  * The first string or key in plain data (parsed JSON, a form as an object) that Postgres cannot store,
  * with its path (`lock.0.key`); null when there is none. Input at the boundary is checked with this, so

@@ -255,6 +255,39 @@ describe("leases and fencing", () => {
   });
 });
 
+describe("recording failures", () => {
+  it.each([
+    ["a U+0000", "bad\u0000byte"],
+    ["a lone high surrogate", "bad\ud800"],
+    ["a lone low surrogate", "bad\udfff"],
+  ])("an error message with %s is stored (replaced), and the run does not stay running", async (_name, message) => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    const thrown = new Error(message);
+    thrown.stack = `Error: ${message}\n    at somewhere`;
+    await expect(ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => Promise.reject(thrown))).rejects.toBe(thrown);
+    const [run] = await sql`SELECT status, error->>'message' AS message, error->>'stack' AS stack, lease_expires_at FROM idem.task_runs`;
+    expect(run).toEqual({ status: "failed", message: "bad\uFFFD" + (message.endsWith("byte") ? "byte" : ""), stack: expect.stringContaining("\uFFFD"), lease_expires_at: null });
+  });
+
+  it("caps a huge error message", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    await expect(ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => Promise.reject(new Error("x".repeat(1_000_000))))).rejects.toThrow();
+    const [run] = await sql<{ status: string; length: number }[]>`SELECT status, length(error->>'message')::int AS length FROM idem.task_runs`;
+    expect(run!.status).toBe("failed");
+    expect(run!.length).toBeLessThan(9000);
+  });
+
+  it("records the class of `class MyErr extends Error {}` by its constructor, not as Error", async () => {
+    const { sql } = db();
+    class InsufficientFunds extends Error {}
+    await expect(createLedger({ sql }).runOnce({ task: "t", key: "k", payload: 1 }, () => Promise.reject(new InsufficientFunds("no money")))).rejects.toThrow();
+    const [run] = await sql`SELECT error->>'class' AS class, error->>'message' AS message FROM idem.task_runs`;
+    expect(run).toEqual({ class: "InsufficientFunds", message: "no money" });
+  });
+});
+
 describe("fingerprints", () => {
   it("same key with a different payload is rejected as payload_mismatch and the original is untouched", async () => {
     const { sql } = db();

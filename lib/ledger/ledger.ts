@@ -4,7 +4,7 @@ import type postgres from "postgres";
 import type { RedisClient } from "@/lib/locks/commands";
 import { DEFAULT_LOCK_PREFIX, acquireLock, extendLock, lockKeyFor, releaseLock } from "@/lib/locks/locks";
 import { LeaseLostError, PayloadMismatchError } from "./errors";
-import { assertJson, type Json } from "./json";
+import { assertJson, storableText, type Json } from "./json";
 import { LeaseSignal } from "./lease-signal";
 import {
   claimPendingStatement,
@@ -85,17 +85,38 @@ export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
+const ERROR_MESSAGE_MAX_CHARS = 8 * 1024;
+const ERROR_CLASS_MAX_CHARS = 200;
+const ERROR_STACK_MAX_CHARS = 64 * 1024;
+
+/**
+ * The failure as the ledger stores it. Whatever fn threw must be recordable: text Postgres cannot
+ * store (U+0000, unpaired surrogates) would make the fail statement itself fail and leave the run
+ * `running` until its lease expired, so it is replaced, and sizes are capped.
+ */
 export function errorRecord(error: unknown): ErrorRecord {
-  if (error instanceof Error) {
-    return { message: error.message || String(error), class: error.name || error.constructor.name, stack: error.stack ?? null };
-  }
   let message: string;
-  try {
-    message = typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
-  } catch {
-    message = String(error);
+  let className: string;
+  let stack: string | null = null;
+  if (error instanceof Error) {
+    message = error.message || String(error);
+    // `class MyErr extends Error {}` keeps name "Error"; its constructor knows better.
+    const constructorName = typeof error.constructor === "function" ? error.constructor.name : "";
+    className = error.name && (error.name !== "Error" || !constructorName) ? error.name : constructorName || "Error";
+    stack = typeof error.stack === "string" ? error.stack : null;
+  } else {
+    try {
+      message = typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
+    } catch {
+      message = String(error);
+    }
+    className = typeof error;
   }
-  return { message, class: typeof error, stack: null };
+  return {
+    message: storableText(String(message), ERROR_MESSAGE_MAX_CHARS),
+    class: storableText(String(className), ERROR_CLASS_MAX_CHARS),
+    stack: stack === null ? null : storableText(stack, ERROR_STACK_MAX_CHARS),
+  };
 }
 
 /**

@@ -568,6 +568,11 @@ describe("bad input", () => {
     ["an undefined payload", { task: "t", key: "k" }, "payload"],
     ["a U+0000 in the payload", { task: "t", key: "k", payload: "a\u0000b" }, "payload"],
     ["a negative lease", { task: "t", key: "k", payload: 1, leaseMs: -5 }, "leaseMs"],
+    ["a U+0000 in the key", { task: "t", key: "a\u0000", payload: 1 }, "key"],
+    ["a lone high surrogate in the key", { task: "t", key: "a\ud800", payload: 1 }, "key"],
+    ["a lone low surrogate in the key", { task: "t", key: "a\udfff", payload: 1 }, "key"],
+    ["a lone surrogate in the source", { task: "t", key: "k", payload: 1, source: "q\ud800" }, "source"],
+    ["a lone surrogate in a fingerprint field", { task: "t", key: "k", payload: {}, fingerprintFields: ["\udc00"] }, "fingerprintFields.0"],
     ["a fractional lease", { task: "t", key: "k", payload: 1, leaseMs: 1.5 }, "leaseMs"],
   ];
   it.each(cases)("rejects %s with a ValidationError naming the field", async (_name, input, field) => {
@@ -585,6 +590,33 @@ describe("bad input", () => {
     expect(ran).toBe(false);
     const [count] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM idem.task_runs`;
     expect(count!.n).toBe(0);
+  });
+
+  it("keys that differ only in unpaired surrogates are refused, not stored as the same U+FFFD key", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    await expect(ledger.runOnce({ task: "t", key: "a\uFFFD", payload: 1 }, () => "replacement char")).resolves.toMatchObject({ outcome: "executed" });
+    for (const key of ["a\ud800", "a\udfff"]) {
+      await expect(ledger.runOnce({ task: "t", key, payload: 1 }, () => "never")).rejects.toBeInstanceOf(ValidationError);
+    }
+    // A well-formed pair is fine and is its own key.
+    await expect(ledger.runOnce({ task: "t", key: "a😀", payload: 1 }, () => "emoji")).resolves.toMatchObject({ outcome: "executed" });
+  });
+
+  it.each([
+    ["workerId", { workerId: "w\ud800" }],
+    ["workerId", { workerId: "" }],
+    ["lockPrefix", { lockPrefix: "p\u0000" }],
+  ])("createLedger refuses a %s Postgres or Redis cannot store as given", (field, options) => {
+    const { sql } = db();
+    let error: unknown = null;
+    try {
+      createLedger({ sql, ...options });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe(field);
   });
 
   it("rejects a circular payload", async () => {

@@ -21,7 +21,7 @@ import {
 } from "./protocol";
 import type { Run } from "./rows";
 import type { RunStatus } from "./schema";
-import { leaseMsSchema, parseOrThrow, parseSubmission, type Submission, type SubmissionInput } from "./spec";
+import { labelSchema, leaseMsSchema, parseOrThrow, parseSubmission, type Submission, type SubmissionInput } from "./spec";
 import { startWorker, type Worker, type WorkerOptions } from "./worker";
 
 export interface Logger {
@@ -158,8 +158,8 @@ function backoffFor(attempt: number): number {
 export function createLedger(options: LedgerOptions) {
   const sql = options.sql;
   const redis = options.redis ?? null;
-  const workerId = options.workerId ?? defaultWorkerId();
-  const lockPrefix = options.lockPrefix ?? DEFAULT_LOCK_PREFIX;
+  const workerId = options.workerId === undefined ? defaultWorkerId() : parseOrThrow(labelSchema, options.workerId, "workerId");
+  const lockPrefix = options.lockPrefix === undefined ? DEFAULT_LOCK_PREFIX : parseOrThrow(labelSchema, options.lockPrefix, "lockPrefix");
   const redisTimeoutMs = options.redisTimeoutMs ?? 500;
   const recordHeartbeats = options.recordHeartbeats ?? true;
   const logger: Logger = options.logger ?? { warn: (message, meta) => console.warn(`[idem] ${message}`, meta ?? "") };

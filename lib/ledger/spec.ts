@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ValidationError } from "@/lib/errors";
-import { assertJson, canonicalJson, fingerprintOf, fingerprintOfCanonical, pickFields, type Json } from "./json";
+import { assertJson, canonicalJson, fingerprintOf, fingerprintOfCanonical, pickFields, textProblem, type Json } from "./json";
 
 export const KEY_MAX_BYTES = 512;
 export const PAYLOAD_MAX_BYTES = 1024 * 1024;
@@ -14,11 +14,27 @@ export const taskNameSchema = z
   .max(200, "must be at most 200 characters")
   .regex(/^[A-Za-z0-9_.\-/]+$/, "may contain only letters, digits and _ . - /");
 
-export const idempotencyKeySchema = z
-  .string({ error: "is required and must be a string" })
-  .min(1, "must not be empty")
-  .refine((key) => Buffer.byteLength(key, "utf8") <= KEY_MAX_BYTES, `must be at most ${KEY_MAX_BYTES} bytes in UTF-8`)
-  .refine((key) => !key.includes("\u0000"), "must not contain U+0000");
+/**
+ * Text Postgres stores as given. U+0000 is refused by text columns, and an unpaired surrogate is
+ * replaced by U+FFFD on the way in, so "a\ud800" and "a\udfff" would be stored as the same key and
+ * wrongly deduplicated: both are refused at the boundary instead.
+ */
+function storable<S extends z.ZodString>(schema: S) {
+  return schema.superRefine((text, ctx) => {
+    const problem = textProblem(text);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+}
+
+export const idempotencyKeySchema = storable(
+  z
+    .string({ error: "is required and must be a string" })
+    .min(1, "must not be empty")
+    .refine((key) => Buffer.byteLength(key, "utf8") <= KEY_MAX_BYTES, `must be at most ${KEY_MAX_BYTES} bytes in UTF-8`),
+);
+
+/** A worker id or a lock prefix: recorded in text columns and Redis keys. */
+export const labelSchema = storable(z.string({ error: "must be a string" }).min(1, "must not be empty").max(200, "must be at most 200 characters"));
 
 export const leaseMsSchema = z
   .number({ error: "must be a number of milliseconds" })
@@ -32,9 +48,9 @@ const submissionSchema = z.object({
   payload: z.unknown(),
   leaseMs: leaseMsSchema.default(30_000),
   maxAttempts: z.number().int().min(1).max(100).default(1),
-  fingerprintFields: z.array(z.string().min(1).max(200)).min(1).max(100).optional(),
+  fingerprintFields: z.array(storable(z.string().min(1).max(200))).min(1).max(100).optional(),
   scheduledFor: z.date().optional(),
-  source: z.string().min(1).max(100).default("sdk"),
+  source: storable(z.string().min(1).max(100)).default("sdk"),
 });
 
 export type SubmissionInput = z.input<typeof submissionSchema>;

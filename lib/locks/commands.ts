@@ -40,8 +40,10 @@ export type RedisClient = Redis | Cluster;
 const defined = new WeakSet<RedisClient>();
 
 /**
- * ioredis turns each script into a method that calls EVALSHA with the script's hash and falls back to
- * EVAL (which loads it) only when the server answers NOSCRIPT, e.g. after a restart. Defined once per client.
+ * ioredis turns each script into a method. Its first call on each connection (and the first after a
+ * reconnect) is sent as EVAL, which also loads the script; later calls on that connection are EVALSHA
+ * with the script's hash, and one answered NOSCRIPT (a SCRIPT FLUSH) is resent as EVAL. There is no
+ * separate SCRIPT LOAD. Defined once per client.
  */
 export function withLockCommands(redis: RedisClient): RedisClient {
   if (!defined.has(redis)) {

@@ -57,7 +57,7 @@ describe("Redis locks", () => {
     expect(await redis.pttl(key)).toBeGreaterThan(1_000);
   });
 
-  it("scripts run by EVALSHA and survive a SCRIPT FLUSH (falls back to EVAL once)", async () => {
+  it("scripts run by EVALSHA once loaded on the connection and survive a SCRIPT FLUSH (resent as EVAL once)", async () => {
     const server = await startRedisServer({ dir: await mkdtemp(path.join(tmpdir(), "idem-redis-")) });
     const redis = createRedis(server.url);
     try {

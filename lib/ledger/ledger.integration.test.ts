@@ -177,6 +177,47 @@ describe("leases and fencing", () => {
     ]);
   });
 
+  it("a paused worker whose fn returns before any heartbeat noticed the takeover has its completion refused by the database", async () => {
+    const { sql, connect } = db();
+    // A long lease: the first heartbeat would come after 20 s, so nothing on the paused worker's side
+    // learns of the takeover before it sends its completion.
+    const paused = createLedger({ sql: connect({ max: 1 }), workerId: "paused-worker" });
+    const rescuer = createLedger({ sql: connect({ max: 1 }), workerId: "rescuer" });
+    const spec = { task: "charge", key: "invoice-43", payload: { invoice: 43, cents: 2999 }, leaseMs: 60_000 };
+    const started = gate();
+    const release = gate();
+    let signal: AbortSignal | null = null;
+    const pausedRun = paused.runOnce(spec, async (ctx) => {
+      signal = ctx.signal;
+      started.open();
+      await release.opened;
+      return "charged by the paused worker";
+    });
+    await started.opened;
+    // The pause outlasts the lease: its expiry passes while the worker is stopped.
+    await sql`UPDATE idem.task_runs SET lease_expires_at = now() - interval '1 second' WHERE idempotency_key = 'invoice-43'`;
+    await expect(rescuer.runOnce(spec, () => "charged by the rescuer")).resolves.toMatchObject({ outcome: "executed" });
+
+    release.open();
+    const late = await pausedRun.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect((signal as AbortSignal | null)?.aborted).toBe(false);
+    expect(late).toBeInstanceOf(LeaseLostError);
+    expect((late as LeaseLostError).current).toMatchObject({ status: "succeeded", fencingToken: 2, leaseOwner: "rescuer" });
+    const [run] = await sql`SELECT status, result, fencing_token, lease_owner FROM idem.task_runs WHERE idempotency_key = 'invoice-43'`;
+    expect(run).toEqual({ status: "succeeded", result: "charged by the rescuer", fencing_token: "2", lease_owner: "rescuer" });
+    const events = await sql<{ kind: string; actor: string; fencing_token: string; attempted: string | null }[]>`
+      SELECT kind, actor, fencing_token, detail->>'attempted' AS attempted FROM idem.run_events WHERE kind <> 'heartbeat' ORDER BY id`;
+    expect(events).toEqual([
+      { kind: "claimed", actor: "paused-worker", fencing_token: "1", attempted: null },
+      { kind: "takeover", actor: "rescuer", fencing_token: "2", attempted: null },
+      { kind: "succeeded", actor: "rescuer", fencing_token: "2", attempted: null },
+      { kind: "stale_write_rejected", actor: "paused-worker", fencing_token: "1", attempted: "complete" },
+    ]);
+  });
+
   it("completeRun with a lease that was taken over throws LeaseLostError and writes nothing", async () => {
     const { sql } = db();
     const ledger = createLedger({ sql, workerId: "w1" });

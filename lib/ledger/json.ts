@@ -138,7 +138,8 @@ export function pickFields(payload: Json, fields: readonly string[] | undefined)
     throw new ValidationError("fingerprintFields", "needs the payload to be a JSON object");
   }
   const picked: { [key: string]: Json } = {};
-  for (const field of fields) picked[field] = payload[field] ?? null;
+  // Own fields only: `fingerprintFields: ["constructor"]` must not read Object.prototype.constructor.
+  for (const field of fields) picked[field] = Object.hasOwn(payload, field) ? (payload[field] ?? null) : null;
   return picked;
 }
 

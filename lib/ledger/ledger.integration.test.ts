@@ -12,7 +12,7 @@ import { useTestDatabase, useTestRedis } from "@/tests/helpers/db";
 import { gate, waitFor } from "@/tests/helpers/wait";
 import { LeaseLostError, PayloadMismatchError } from "./errors";
 import { createLedger, type Ledger, type RunOnceResult } from "./ledger";
-import { runCronSlot, startCron } from "./cron";
+import { cronKey, cronSlot, runCronSlot, startCron } from "./cron";
 
 const db = useTestDatabase();
 const testRedis = useTestRedis();
@@ -653,6 +653,82 @@ describe("bad input", () => {
     let error: unknown = null;
     try {
       createLedger({ sql, ...options });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe(field);
+  });
+
+  it.each([
+    ["runOnce", (l: Ledger) => l.runOnce({ task: "t", key: "k", payload: 1 }, undefined as never)],
+    ["runOnceInTransaction", (l: Ledger) => l.runOnceInTransaction({ task: "t", key: "k", payload: 1 }, "not a function" as never)],
+  ])("%s without a function throws a ValidationError naming fn and claims nothing (the key stays unspent)", async (_name, call) => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    const error = await call(ledger).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe("fn");
+    const [count] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM idem.task_runs`;
+    expect(count!.n).toBe(0);
+    await expect(ledger.runOnce({ task: "t", key: "k", payload: 1 }, () => "ran")).resolves.toMatchObject({ outcome: "executed" });
+  });
+
+  it("claimRun with a lease token that is not a UUID throws a ValidationError naming leaseToken", async () => {
+    const { sql } = db();
+    const error = await createLedger({ sql }).claimRun({ task: "t", key: "k", payload: 1 }, "not-a-uuid").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe("leaseToken");
+  });
+
+  it.each([
+    ["limit", { tasks: ["t"], limit: -1 }],
+    ["limit", { tasks: ["t"], limit: 1.5 }],
+    ["tasks.0", { tasks: ["a:b"], limit: 1 }],
+  ])("claimPending refuses a bad %s with a ValidationError", async (field, request) => {
+    const { sql } = db();
+    const error = await createLedger({ sql }).claimPending(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe(field);
+  });
+
+  it("fingerprintFields reads only the payload's own fields, not inherited ones", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    const spec = { task: "t", key: "k", fingerprintFields: ["constructor", "toString"] };
+    await ledger.runOnce({ ...spec, payload: {} }, () => "first");
+    // Both payloads lack the fields: the same operation ({constructor: null, toString: null}).
+    await expect(ledger.runOnce({ ...spec, payload: { other: 1 } }, () => "second")).resolves.toMatchObject({ outcome: "replayed" });
+    await expect(ledger.runOnce({ ...spec, payload: { constructor: "x" } }, () => "third")).rejects.toBeInstanceOf(PayloadMismatchError);
+  });
+
+  it.each([
+    ["everyMs", () => cronSlot(0)],
+    ["everyMs", () => cronSlot(-5)],
+    ["everyMs", () => cronSlot(1.5)],
+    ["at", () => cronSlot(1000, new Date("nonsense"))],
+    ["slot", () => cronKey(new Date(Number.NaN))],
+  ])("cron helpers refuse a bad %s with a ValidationError", (field, call) => {
+    let error: unknown = null;
+    try {
+      call();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe(field);
+  });
+
+  it.each([
+    ["everyMs", { task: "tick", everyMs: 0 }],
+    ["everyMs", { task: "tick", everyMs: Number.NaN }],
+    ["task", { task: "", everyMs: 1000 }],
+    ["leaseMs", { task: "tick", everyMs: 1000, leaseMs: 5 }],
+  ])("startCron refuses a bad %s before arming a timer", (field, schedule) => {
+    const { sql } = db();
+    let error: unknown = null;
+    try {
+      startCron(createLedger({ sql }), schedule, () => 1);
     } catch (e) {
       error = e;
     }

@@ -21,7 +21,8 @@ import {
 } from "./protocol";
 import type { Run } from "./rows";
 import type { RunStatus } from "./schema";
-import { labelSchema, leaseMsSchema, parseOrThrow, parseSubmission, type Submission, type SubmissionInput } from "./spec";
+import { ValidationError } from "@/lib/errors";
+import { labelSchema, leaseMsSchema, leaseTokenSchema, parseOrThrow, pendingLimitSchema, taskListSchema, parseSubmission, type Submission, type SubmissionInput } from "./spec";
 import { startWorker, type Worker, type WorkerOptions } from "./worker";
 
 export interface Logger {
@@ -146,6 +147,11 @@ export function guardTransaction(tx: postgres.TransactionSql, isOpen: () => bool
   });
 }
 
+/** Checked before anything is claimed: a claim whose fn cannot run would record a failure and spend the key. */
+function assertFunction(fn: unknown, field = "fn"): void {
+  if (typeof fn !== "function") throw new ValidationError(field, "must be a function");
+}
+
 // A heartbeat already found the lease taken over (and recorded it): completing would only be refused.
 function throwIfLeaseLost(lease: LeaseSignal) {
   if (lease.reason instanceof LeaseLostError) throw lease.reason;
@@ -240,7 +246,8 @@ export function createLedger(options: LedgerOptions) {
 
   /** Claims a key: a fresh insert, a takeover of a pending or expired run, or a recorded duplicate. */
   async function claimRun(input: SubmissionInput, leaseToken: string = randomUUID()): Promise<ClaimResult> {
-    return claimSubmission(parseSubmission(input), leaseToken);
+    const sub = parseSubmission(input);
+    return claimSubmission(sub, parseOrThrow(leaseTokenSchema, leaseToken, "leaseToken"));
   }
 
   /**
@@ -250,8 +257,10 @@ export function createLedger(options: LedgerOptions) {
    */
   async function claimPending(request: { tasks: readonly string[]; limit: number; leaseMs?: number }): Promise<Claimed[]> {
     const leaseMs = parseOrThrow(leaseMsSchema, request.leaseMs ?? 30_000, "leaseMs");
-    const tokens = Array.from({ length: Math.max(0, Math.floor(request.limit)) }, () => randomUUID());
-    const runs = await claimPendingStatement(sql, { tasks: request.tasks, tokens, workerId, leaseMs });
+    const limit = parseOrThrow(pendingLimitSchema, request.limit, "limit");
+    const tasks = parseOrThrow(taskListSchema, request.tasks, "tasks");
+    const tokens = Array.from({ length: limit }, () => randomUUID());
+    const runs = await claimPendingStatement(sql, { tasks, tokens, workerId, leaseMs });
     return runs.map((run) => ({
       outcome: "claimed" as const,
       run,
@@ -399,7 +408,8 @@ export function createLedger(options: LedgerOptions) {
    * completed with fn's result, or failed with what it threw (rethrown). Throws LeaseLostError if the
    * lease was lost meanwhile; the late write then changed nothing.
    */
-  function executeClaimed<T>(claim: Claimed, fn: (ctx: RunContext) => Promise<T> | T): Promise<{ run: Run; result: T }> {
+  async function executeClaimed<T>(claim: Claimed, fn: (ctx: RunContext) => Promise<T> | T): Promise<{ run: Run; result: T }> {
+    assertFunction(fn);
     return withLease(claim, (lost, stopHeartbeat) => completeAfter(claim, fn, lost, stopHeartbeat));
   }
 
@@ -438,6 +448,7 @@ export function createLedger(options: LedgerOptions) {
    */
   async function runOnce<T>(input: SubmissionInput, fn: (ctx: RunContext) => Promise<T> | T): Promise<RunOnceResult<T>> {
     const sub = parseSubmission(input);
+    assertFunction(fn);
     const token = randomUUID();
     return runClaimed<T>(sub, token, (claim, lost, stopHeartbeat) => completeAfter(claim, fn, lost, stopHeartbeat));
   }
@@ -452,6 +463,7 @@ export function createLedger(options: LedgerOptions) {
     fn: (ctx: RunContext, tx: postgres.TransactionSql) => Promise<T>,
   ): Promise<RunOnceResult<T>> {
     const sub = parseSubmission(input);
+    assertFunction(fn);
     const token = randomUUID();
     return runClaimed<T>(sub, token, async (claim, lost, stopHeartbeat) => {
       let staleAt: LeaseLostError | null = null;

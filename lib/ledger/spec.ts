@@ -33,6 +33,15 @@ export const idempotencyKeySchema = storable(
     .refine((key) => Buffer.byteLength(key, "utf8") <= KEY_MAX_BYTES, `must be at most ${KEY_MAX_BYTES} bytes in UTF-8`),
 );
 
+/** A lease token is the run's uuid column and the Redis lock's value. */
+export const leaseTokenSchema = z
+  .string({ error: "must be a string" })
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a UUID (8-4-4-4-12 hex digits)");
+
+export const pendingLimitSchema = z.number({ error: "must be a number" }).int("must be a whole number").min(0, "must not be negative").max(1000, "must be at most 1000");
+
+export const taskListSchema = z.array(taskNameSchema, { error: "must be an array of task names" }).max(1000, "must list at most 1000 tasks");
+
 /** A worker id or a lock prefix: recorded in text columns and Redis keys. */
 export const labelSchema = storable(z.string({ error: "must be a string" }).min(1, "must not be empty").max(200, "must be at most 200 characters"));
 

@@ -292,7 +292,20 @@ describe("leases and fencing", () => {
       ran = true;
     });
     expect(ran).toBe(false);
-    expect(replay).toMatchObject({ outcome: "replayed", run: { status: "failed", error: { message: "card declined", class: "Error" } } });
+    expect(replay).toMatchObject({ outcome: "replayed", status: "failed", result: null, error: { message: "card declined", class: "Error" } });
+    expect(replay).toMatchObject({ run: { status: "failed", error: { message: "card declined", class: "Error" } } });
+  });
+
+  it("a replay tells a success with a null result from a failure: status and error on the outcome", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    await ledger.runOnce({ task: "t", key: "null-result", payload: 1 }, () => null);
+    await expect(ledger.runOnce({ task: "t", key: "null-result", payload: 1 }, () => "never")).resolves.toMatchObject({
+      outcome: "replayed",
+      status: "succeeded",
+      result: null,
+      error: null,
+    });
   });
 });
 

@@ -68,7 +68,14 @@ export interface RunContext {
 
 export type RunOnceResult<T> =
   | { outcome: "executed"; run: Run; result: T }
-  | { outcome: "replayed"; run: Run; result: Json | null }
+  | {
+      outcome: "replayed";
+      run: Run;
+      /** How the run ended. Only a succeeded run has a result; a failed or cancelled one has its error. */
+      status: "succeeded" | "failed" | "cancelled";
+      result: Json | null;
+      error: ErrorRecord | null;
+    }
   | { outcome: "in_progress"; run: Run }
   | { outcome: "lock_contended"; runId: number | null };
 
@@ -364,7 +371,17 @@ export function createLedger(options: LedgerOptions) {
     if (claim.outcome === "payload_mismatch") {
       throw new PayloadMismatchError(claim.run.id, claim.run.fingerprint, sub.fingerprint);
     }
-    if (claim.outcome === "replayed") return { outcome: "replayed", run: claim.run, result: (claim.run.result as Json | null) ?? null };
+    if (claim.outcome === "replayed") {
+      const run = claim.run;
+      const status = run.status === "failed" || run.status === "cancelled" ? run.status : "succeeded";
+      return {
+        outcome: "replayed",
+        run,
+        status,
+        result: status === "succeeded" ? ((run.result as Json | null) ?? null) : null,
+        error: status === "succeeded" ? null : ((run.error as ErrorRecord | null) ?? null),
+      };
+    }
     return { outcome: "in_progress", run: claim.run };
   }
 

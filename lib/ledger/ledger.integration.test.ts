@@ -276,6 +276,15 @@ describe("leases and fencing", () => {
     expect(pending).toMatchObject({ status: "pending", class: "GatewayTimeout" });
     expect(pending!.stack).toContain("upstream timed out");
 
+    // Redelivered at once: the backoff (1 s after the first attempt) is not cut short.
+    let ranEarly = false;
+    const early = await ledger.runOnce(spec, () => {
+      ranEarly = true;
+    });
+    expect(ranEarly).toBe(false);
+    expect(early).toMatchObject({ outcome: "in_progress", run: { status: "pending", attempt: 1 } });
+    await waitFor(async () => (await sql`SELECT 1 FROM idem.task_runs WHERE available_at <= now()`).length > 0, { what: "the backoff to pass" });
+
     await expect(ledger.runOnce(spec, () => "second time lucky")).resolves.toMatchObject({ outcome: "executed", run: { attempt: 2 } });
     await expect(ledger.runOnce(spec, () => "never")).resolves.toMatchObject({ outcome: "replayed", result: "second time lucky" });
     const kinds = await sql<{ kind: string }[]>`SELECT kind FROM idem.run_events ORDER BY id`;
@@ -523,7 +532,8 @@ describe("a transaction whose connection drops", () => {
     const { sql, connect } = db();
     await createEffectsTable(sql);
     // One connection: the pool's replacement for the killed one is where stray queries would go.
-    const ledger = createLedger({ sql: connect({ max: 1 }), workerId: "dropped" });
+    // No backoff: the redelivery below comes at once and must run, not wait.
+    const ledger = createLedger({ sql: connect({ max: 1 }), workerId: "dropped", backoffMs: () => 0 });
     const spec = { task: "charge", key: "invoice-1", payload: { cents: 100 }, maxAttempts: 3 };
     let backend = 0;
     const resume = gate();

@@ -22,7 +22,7 @@ import {
 import type { Run } from "./rows";
 import type { RunStatus } from "./schema";
 import { ValidationError } from "@/lib/errors";
-import { labelSchema, leaseMsSchema, leaseTokenSchema, parseOrThrow, pendingLimitSchema, taskListSchema, parseSubmission, type Submission, type SubmissionInput } from "./spec";
+import { LEASE_MAX_MS, labelSchema, leaseMsSchema, leaseTokenSchema, parseOrThrow, pendingLimitSchema, taskListSchema, parseSubmission, type Submission, type SubmissionInput } from "./spec";
 import { startWorker, type Worker, type WorkerOptions } from "./worker";
 
 export interface Logger {
@@ -38,6 +38,12 @@ export interface LedgerOptions {
   lockPrefix?: string;
   /** Give up on a Redis call after this long and carry on without it. */
   redisTimeoutMs?: number;
+  /**
+   * How long a run that failed with attempts left waits before it may run again (`available_at`), by
+   * the attempt that failed. Default min(60 s, 1 s * 2^(attempt - 1)). A redelivery during the wait is
+   * answered in_progress.
+   */
+  backoffMs?: (attempt: number) => number;
   /** Write a run_events row for every heartbeat (the console draws them on the timeline). */
   recordHeartbeats?: boolean;
   logger?: Logger;
@@ -164,7 +170,7 @@ function throwIfLeaseLost(lease: LeaseSignal) {
   if (lease.reason instanceof LeaseLostError) throw lease.reason;
 }
 
-function backoffFor(attempt: number): number {
+export function defaultBackoffMs(attempt: number): number {
   return Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
 }
 
@@ -175,6 +181,7 @@ export function createLedger(options: LedgerOptions) {
   const lockPrefix = options.lockPrefix === undefined ? DEFAULT_LOCK_PREFIX : parseOrThrow(labelSchema, options.lockPrefix, "lockPrefix");
   const redisTimeoutMs = options.redisTimeoutMs ?? 500;
   const recordHeartbeats = options.recordHeartbeats ?? true;
+  const backoffFor = options.backoffMs ?? defaultBackoffMs;
   const logger: Logger = options.logger ?? { warn: (message, meta) => console.warn(`[idem] ${message}`, meta ?? "") };
   let lastRedisWarning = 0;
 
@@ -403,7 +410,11 @@ export function createLedger(options: LedgerOptions) {
       if (error instanceof LeaseLostError) throw error;
       throwIfLeaseLost(lost);
       const retryable = !(error instanceof PayloadMismatchError);
-      await failRun(claim.lease, error, { retryable, backoffMs: backoffFor(claim.run.attempt) });
+      // The caller's function runs on the failure path, where throwing would lose the failure record:
+      // an unusable answer falls back to the default instead.
+      const backoffMs = backoffFor(claim.run.attempt);
+      const usable = Number.isInteger(backoffMs) && backoffMs >= 0 && backoffMs <= LEASE_MAX_MS;
+      await failRun(claim.lease, error, { retryable, backoffMs: usable ? backoffMs : defaultBackoffMs(claim.run.attempt) });
       throw error;
     }
   }

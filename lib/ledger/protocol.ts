@@ -62,9 +62,11 @@ export type ConflictResolution =
 
 /**
  * Statement 2, when statement 1 returned nothing. Locks the existing row and, in the same statement,
- * either takes it over by compare-and-set (same fingerprint, and the run is pending or its lease has
- * expired: fencing_token and attempt are bumped and the previous owner is recorded), or records the
- * submission in duplicate_attempts as replayed / in_progress / payload_mismatch. Returns null only if
+ * either takes it over by compare-and-set (same fingerprint, and the run is pending with its backoff
+ * over, or its lease has expired: fencing_token and attempt are bumped and the previous owner is
+ * recorded), or records the submission in duplicate_attempts as replayed / in_progress /
+ * payload_mismatch. A pending run still waiting out its backoff is in_progress: a queue redelivering
+ * at once must not cut the backoff short. Returns null only if
  * the row vanished, which the ledger never does on its own.
  */
 export async function resolveConflict(q: Queryable, sub: Submission, lease: LeaseRequest): Promise<ConflictResolution | null> {
@@ -81,7 +83,7 @@ export async function resolveConflict(q: Queryable, sub: Submission, lease: Leas
         started_at = now(), finished_at = NULL, updated_at = now()
       FROM prev
       WHERE r.id = prev.id AND prev.fingerprint = ${sub.fingerprint}
-        AND (prev.status = 'pending' OR (prev.status = 'running' AND prev.lease_expires_at <= now()))
+        AND ((prev.status = 'pending' AND prev.available_at <= now()) OR (prev.status = 'running' AND prev.lease_expires_at <= now()))
       RETURNING r.*
     ), took_event AS (
       INSERT INTO idem.run_events (run_id, kind, from_status, to_status, actor, fencing_token, detail)

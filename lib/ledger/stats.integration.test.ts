@@ -94,6 +94,8 @@ describe("rollup under concurrency", () => {
         lockPrefix: prefix,
         workerId: `stats-worker-${i}`,
         recordHeartbeats: false,
+        // No backoff: a redelivery during one is answered in_progress, and this workload redelivers at once.
+        backoffMs: () => 0,
         logger: { warn: () => undefined },
       }),
     );

@@ -51,6 +51,7 @@ export class Plan {
         // Mostly short bodies; some outlive their lease and live on heartbeats alone.
         workMs: rng() < 0.06 ? randomInt(rng, 700, 1500) : randomInt(rng, 5, 150),
         effectFirst: rng() < 0.5,
+        probe: false,
       },
       lateByMs: index === count - 1 && lastIsLate ? randomInt(rng, 1500, 6000) : null,
       backOffset: randomInt(rng, 0, 12),
@@ -104,7 +105,19 @@ export class Plan {
    */
   redeliver(sub: Submission) {
     this.redeliveries++;
-    this.queue.unshift({ ...sub, id: this.nextSub++ });
+    this.queue.unshift({ ...sub, id: this.nextSub++, probe: false });
+  }
+
+  /**
+   * A key for the stale-writer probe: one delivery, which holds before its last write (see
+   * Submission.probe); its takeover is made by the orchestrator, not planned here.
+   */
+  addProbe(kind: Kind): Submission {
+    const key = `probe-${kind}-${String(this.nextKey++).padStart(6, "0")}`;
+    this.keys.set(key, kind);
+    this.dispatched++;
+    this.givenTo.set(key, new Set());
+    return { id: this.nextSub++, key, kind, leaseMs: 600, workMs: 0, effectFirst: true, probe: true };
   }
 
   requeue(sub: Submission) {
@@ -225,5 +238,38 @@ export function drawSchedule(
       else events.push(event(Math.round(400 + rng() * (durationMs - 1400)), action));
     }
   }
-  return events.sort((a, b) => a.atMs - b.atMs);
+  return spaceServerFaults(events.sort((a, b) => a.atMs - b.atMs), durationMs, minimum);
+}
+
+/** The faults that take a server down, by server: one runs at a time (run.ts queues them). */
+const SERVER_FAULTS: Array<{ actions: Action[]; gapMs: number }> = [
+  // Down for up to 1.5 s, then a start that takes about a second on a busy machine.
+  { actions: ["restart_postgres", "crash_postgres"], gapMs: 3000 },
+  // Down or stopped for up to 1.5 s; a restart is quick.
+  { actions: ["restart_redis", "pause_redis"], gapMs: 2000 },
+];
+
+/**
+ * Moves a server's faults apart so that each finds the server up, not still coming back from the
+ * previous one (it would wait for it, and the faults would pile up at the end). A fault pushed past the
+ * chaos is dropped if its kind has more than its minimum, else kept at the end.
+ */
+function spaceServerFaults(events: ChaosEvent[], durationMs: number, minimum: Record<Action, number>): ChaosEvent[] {
+  const last = Math.max(0, durationMs - 1000);
+  const dropped = new Set<ChaosEvent>();
+  for (const { actions, gapMs } of SERVER_FAULTS) {
+    let previous = -Infinity;
+    for (const event of events) {
+      if (!actions.includes(event.action)) continue;
+      const at = Math.max(event.atMs, previous + gapMs);
+      const kept = events.filter((e) => e.action === event.action && !dropped.has(e)).length;
+      if (at > last && kept > minimum[event.action]) {
+        dropped.add(event);
+        continue;
+      }
+      event.atMs = Math.round(at);
+      previous = at;
+    }
+  }
+  return events.filter((event) => !dropped.has(event)).sort((a, b) => a.atMs - b.atMs);
 }

@@ -9,7 +9,8 @@ export const TX_TASK = "faults.tx";
 export const FENCED_TASK = "faults.fenced";
 
 /** Sabotage switches, to show the suite fails when the property it checks is broken. */
-export const sabotageSchema = z.enum(["none", "effect-outside-tx", "no-fencing"]);
+/** no-faults: the schedule is drawn but nothing is injected, so the check that the faults happened must fail. */
+export const sabotageSchema = z.enum(["none", "effect-outside-tx", "no-fencing", "no-faults"]);
 export type Sabotage = z.infer<typeof sabotageSchema>;
 
 export const submissionSchema = z.object({

@@ -118,7 +118,8 @@ const USAGE = `usage: npm run test:faults -- [options]
   --keep               keep the servers' data and the logs (always kept on failure, unless sabotaged)
   --no-write           do not write the figures to docs/BENCHMARKS.md (a standard full run writes them)
   --write-benchmarks   write them anyway
-  --sabotage WHAT      break a guarantee on purpose to see the suite fail: effect-outside-tx | no-fencing
+  --sabotage WHAT      break a guarantee on purpose to see the suite fail: effect-outside-tx | no-fencing |
+                       no-faults (inject nothing: the run must fail as vacuous)
   --drop-connections   also kill single worker connections (pg_terminate_backend); exposes postgres.js
                        3.4.9 defects that break transaction atomicity (docs/guarantees.md, section 7)
   --pool-max N         connections per worker pool (default 2 x concurrency + 2)
@@ -660,6 +661,11 @@ const skippedFaults: string[] = [];
 
 async function fire(event: ChaosEvent): Promise<void> {
   let done = false;
+  if (options.sabotage === "no-faults") {
+    counts.skipped++;
+    skippedFaults.push(`${event.action} at ${(event.atMs / 1000).toFixed(1)} s (--sabotage no-faults)`);
+    return;
+  }
   switch (event.action) {
     case "kill_worker": {
       const slot = await targetSlot(event, canKill);

@@ -20,7 +20,7 @@ import { DEFAULT_LOCK_PREFIX, lockKeyFor } from "@/lib/locks/locks";
 import { releaseInventoriedLock, releaseSelectedLocks } from "@/lib/locks/release";
 import { migrateDatabase } from "@/lib/migrate";
 import { createRedis } from "@/lib/redis";
-import { waitFor } from "@/tests/helpers/wait";
+import { gate, waitFor } from "@/tests/helpers/wait";
 import { writeBenchmarks, type Figure } from "./benchmarks";
 import {
   acquireBuildLock,
@@ -120,12 +120,12 @@ const USAGE = `usage: npm run test:faults -- [options]
   --write-benchmarks   write them anyway
   --sabotage WHAT      break a guarantee on purpose to see the suite fail: effect-outside-tx | no-fencing |
                        no-faults (inject nothing: the run must fail as vacuous)
-  --drop-connections   also kill single worker connections (pg_terminate_backend); exposes postgres.js
-                       3.4.9 defects that break transaction atomicity (docs/guarantees.md, section 7)
+  --no-drop-connections  do not kill single worker connections (pg_terminate_backend), which the default
+                       faults include (docs/guarantees.md, section 7)
   --pool-max N         connections per worker pool (default 2 x concurrency + 2)
   --no-load            skip the console under load (next start + autocannon)
   --require-load       a skipped console load (no fresh build, build lock busy) is a violation (npm test)
-  --load-seconds S     seconds of load per target (4 targets; default 5, short 1)
+  --load-seconds S     seconds of load per target (4 targets; default 5, short 3)
   --load-connections N autocannon connections (default 10, short 4)`;
 
 const ARG_OPTIONS = {
@@ -139,7 +139,7 @@ const ARG_OPTIONS = {
   "no-write": { type: "boolean", default: false },
   keep: { type: "boolean", default: false },
   verbose: { type: "boolean", default: false },
-  "drop-connections": { type: "boolean", default: false },
+  "no-drop-connections": { type: "boolean", default: false },
   "pool-max": { type: "string" },
   "no-load": { type: "boolean", default: false },
   "require-load": { type: "boolean", default: false },
@@ -185,7 +185,9 @@ const options = (() => {
     poolMax: argv["pool-max"],
     load: !argv["no-load"],
     requireLoad: argv["require-load"],
-    loadSeconds: argv["load-seconds"] ?? (argv.short ? 1 : 5),
+    // Short: 3 s, not less: on a busy machine a runs-list page can take over a second, and a target
+    // that completed no request in its window measured nothing (a violation).
+    loadSeconds: argv["load-seconds"] ?? (argv.short ? 3 : 5),
     loadConnections: argv["load-connections"] ?? (argv.short ? 4 : 10),
   });
   if (parsed.success && parsed.data.requireLoad && !parsed.data.load) {
@@ -201,7 +203,7 @@ const options = (() => {
 // Only a standard full run writes the figures: not a short one, a sabotaged one, or one with extra faults.
 const writeFigures =
   argv["write-benchmarks"] ??
-  (!options.short && options.sabotage === "none" && !argv["drop-connections"] && options.poolMax === undefined && options.load && !argv["no-write"]);
+  (!options.short && options.sabotage === "none" && !argv["no-drop-connections"] && options.poolMax === undefined && options.load && !argv["no-write"]);
 
 const started = Date.now();
 const elapsed = () => ((Date.now() - started) / 1000).toFixed(1).padStart(5);
@@ -618,11 +620,20 @@ async function plantStaleLock(event: ChaosEvent): Promise<boolean> {
   const value = `planted-${randomUUID()}`;
   // Variant 2 (only in the final debris): no TTL at all, the lock that never goes away by itself.
   const noTtl = event.variant === 2;
+  const answer = <T>(reply: Promise<T>) => Promise.race([reply, delay(500).then(() => null)]).catch(() => null);
   const set = async (task: string, key: string, target: PlantedLock["target"]) => {
     const lockKey = lockKeyFor(task, key, LOCK_PREFIX);
-    const write = noTtl ? redis.set(lockKey, value, "NX") : redis.set(lockKey, value, "PX", 600_000, "NX");
-    const reply = await Promise.race([write, delay(500).then(() => null)]).catch(() => null);
-    if (reply !== "OK") return false;
+    // Redis may be back from a restart while this client is still reconnecting: a SET that timed out
+    // can land later, so a retry first looks for our own value.
+    const took = await waitFor(
+      async () => {
+        if ((await answer(redis.get(lockKey))) === value) return true;
+        const reply = await answer(noTtl ? redis.set(lockKey, value, "NX") : redis.set(lockKey, value, "PX", 600_000, "NX"));
+        return reply === "OK";
+      },
+      { timeoutMs: 3000, everyMs: 100 },
+    ).catch(() => false);
+    if (!took) return false;
     planted.push({ lockKey, value, target });
     return true;
   };
@@ -656,11 +667,42 @@ async function targetSlot(event: ChaosEvent, eligible: (slot: Slot) => boolean):
 const canKill = (slot: Slot) => slot.child !== null && !slot.killing;
 const canPause = (slot: Slot) => slot.child !== null && slot.ready && !slot.paused && !slot.killing;
 
+/**
+ * One of a worker's connections dies under it, the server staying up: a network blip, a proxy's
+ * timeout, an operator's pg_terminate_backend. Prefers one inside a transaction, and the drawn worker,
+ * else any other with a connection. The sampler's pool may itself still be finding out that a restart
+ * killed its connections, and respawned workers their first: retried for 3 s.
+ */
+async function dropConnection(event: ChaosEvent): Promise<boolean> {
+  const sampler = samplerSql;
+  if (!sampler || !stillChaos()) return false;
+  const names = slots
+    .map((_, offset) => slots[(event.target + offset) % slots.length])
+    .flatMap((slot) => (slot && canKill(slot) ? [`faults-${slot.workerId}`] : []));
+  if (names.length === 0) return false;
+  const dropped = await waitFor(
+    () =>
+      sampler<{ pid: number; application_name: string }[]>`
+        SELECT pg_terminate_backend(pid), pid, application_name FROM pg_stat_activity
+        WHERE pid IN (
+          SELECT pid FROM pg_stat_activity WHERE application_name IN ${sampler(names)}
+          ORDER BY application_name = ${names[0] ?? ""} DESC, state = 'idle in transaction' DESC, state = 'active' DESC, random()
+          LIMIT 1)`.then((rows) => (rows.length > 0 ? rows : null), () => null),
+    { timeoutMs: 3000, everyMs: 100 },
+  ).catch(() => null);
+  const victim = dropped?.[0];
+  if (!victim) return false;
+  counts.droppedConnections++;
+  verbose(`pg_terminate_backend on a connection of ${victim.application_name.replace(/^faults-/, "")}`);
+  return true;
+}
+
 /** Scheduled faults that did not happen, and why: printed at the end of every run. */
 const skippedFaults: string[] = [];
 
 async function fire(event: ChaosEvent): Promise<void> {
   let done = false;
+  let reason = "no worker could take it";
   if (options.sabotage === "no-faults") {
     counts.skipped++;
     skippedFaults.push(`${event.action} at ${(event.atMs / 1000).toFixed(1)} s (--sabotage no-faults)`);
@@ -705,31 +747,17 @@ async function fire(event: ChaosEvent): Promise<void> {
     case "plant_stale_lock":
       // Not while Redis is down or paused: the plant would just time out.
       if ((done = await onRedis(() => (stillChaos() ? plantStaleLock(event) : Promise.resolve(false))))) counts.planted++;
+      else reason = "Redis did not take the lock within 3 s";
       break;
-    case "drop_connection": {
-      const slot = await targetSlot(event, canKill);
+    case "drop_connection":
       // Not while Postgres is restarting: there would be no connection to drop.
-      done = await onPostgres(async () => {
-        const sampler = samplerSql;
-        if (!slot?.child || !sampler || !stillChaos()) return false;
-        // One of the worker's connections dies under it, the server staying up: a network blip, a
-        // proxy's timeout, an operator's pg_terminate_backend. Prefer one inside a transaction.
-        const dropped = await sampler<{ pid: number }[]>`
-          SELECT pg_terminate_backend(pid), pid FROM pg_stat_activity
-          WHERE pid IN (
-            SELECT pid FROM pg_stat_activity WHERE application_name = ${`faults-${slot.workerId}`}
-            ORDER BY state = 'idle in transaction' DESC, state = 'active' DESC, random() LIMIT 1)`.catch(() => []);
-        if (dropped.length === 0) return false;
-        counts.droppedConnections++;
-        verbose(`pg_terminate_backend on a connection of ${slot.workerId}`);
-        return true;
-      });
+      done = await onPostgres(() => dropConnection(event));
+      if (!done) reason = "no worker had a connection to drop";
       break;
-    }
   }
   if (!done) {
     counts.skipped++;
-    skippedFaults.push(`${event.action} at ${(event.atMs / 1000).toFixed(1)} s${stillChaos() ? " (no worker could take it)" : " (its turn came after the chaos ended)"}`);
+    skippedFaults.push(`${event.action} at ${(event.atMs / 1000).toFixed(1)} s (${stillChaos() ? reason : "its turn came after the chaos ended"})`);
   }
 }
 
@@ -818,6 +846,41 @@ async function runProbe(kind: Kind, slot: Slot): Promise<void> {
     `${label}: attempt ${stale.fencingToken} stopped before its ${kind === "tx" ? "completion" : "fenced write"}, taken over and completed by ` +
       `attempt ${newToken}, then resumed: its ${kind === "tx" ? "completion and effect" : "write"} ${refused ? "refused" : "KEPT"}`,
   );
+}
+
+/**
+ * The one kind of stale lock the final crash cannot leave: token_mismatch, a lock whose run holds a
+ * live lease under another token (a takeover's, while the old holder's lock lingers). The orchestrator
+ * claims a fenced key with a long lease through a ledger of its own, holds its body, and replaces the
+ * SDK's lock on the key with another value: the console must classify it token_mismatch, not held.
+ * release() lets the body make its write and complete the run.
+ */
+async function holdLiveLease(): Promise<{ runId: number; release: () => void; finished: Promise<void> }> {
+  const sub = plan.addProbe("fenced");
+  const holder = createLedger({ sql, redis, workerId: "faults-lease-holder", logger: { warn: () => undefined } });
+  const reached = gate();
+  const release = gate();
+  let runId = 0;
+  const finished = submit(holder, sql, { ...sub, leaseMs: 120_000 }, options.sabotage, async (attempt) => {
+    runId = attempt.runId;
+    reached.open();
+    await release.opened;
+  }).then(
+    (result) => {
+      if (result.outcome === "executed") executed.push({ key: sub.key, workerId: holder.workerId, fencingToken: result.run.fencingToken });
+      else violations.add(`the live-lease holder's delivery of ${sub.key} ended ${result.outcome}`);
+    },
+    (error: unknown) => void violations.add(`the live-lease holder's delivery of ${sub.key} failed: ${describeError(error)}`),
+  );
+  await within(reached.opened, 30_000, `the live-lease holder to claim ${sub.key}`);
+  const lockKey = lockKeyFor(FENCED_TASK, sub.key, LOCK_PREFIX);
+  const value = `planted-${randomUUID()}`;
+  // XX: in place of the SDK's own lock, which its heartbeat and release compare with its token and leave alone.
+  if ((await redis.set(lockKey, value, "PX", 600_000, "XX")) === "OK") {
+    planted.push({ lockKey, value, target: "live" });
+    counts.planted++;
+  } else violations.add(`the live-lease holder's lock ${lockKey} was not there to replace`);
+  return { runId, release: release.open, finished };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1055,10 +1118,10 @@ try {
   // ------------------------------------------------------------------------------------------------
   // Chaos
   const durationMs = options.durationS * 1000;
-  const drops = argv["drop-connections"];
+  const drops = !argv["no-drop-connections"];
   const standard: Record<Action, number> = options.short
-    ? { kill_worker: 2, pause_worker: 3, restart_redis: 1, pause_redis: 1, restart_postgres: 1, crash_postgres: 1, plant_stale_lock: 2, drop_connection: drops ? 3 : 0 }
-    : { kill_worker: 10, pause_worker: 12, restart_redis: 4, pause_redis: 3, restart_postgres: 4, crash_postgres: 4, plant_stale_lock: 5, drop_connection: drops ? 10 : 0 };
+    ? { kill_worker: 2, pause_worker: 3, restart_redis: 1, pause_redis: 1, restart_postgres: 1, crash_postgres: 1, plant_stale_lock: 2, drop_connection: drops ? 2 : 0 }
+    : { kill_worker: 10, pause_worker: 12, restart_redis: 4, pause_redis: 3, restart_postgres: 4, crash_postgres: 4, plant_stale_lock: 5, drop_connection: drops ? 6 : 0 };
   // Each kind of fault at least this often, in the schedule and (checked at the end) in fact; a chaos
   // shorter than the mode's default asks for proportionally fewer.
   const scale = Math.min(1, options.durationS / (options.short ? 9 : 90));
@@ -1066,7 +1129,7 @@ try {
   const schedule = drawSchedule(rngChaos, {
     durationMs,
     meanGapMs: options.short ? 400 : 650,
-    weights: chaosWeights({ dropConnections: argv["drop-connections"] }),
+    weights: chaosWeights({ dropConnections: drops }),
     minimum,
   });
   phase = "load";
@@ -1208,16 +1271,21 @@ try {
     { timeoutMs: 30_000, everyMs: 100, what: "Postgres and Redis to answer" },
   );
   // Debris that outlives the crash (Redis restarts wiped most locks planted earlier): a long-lived lock
-  // on a finished key, one on a key no worker has seen, which only an operator's release frees, and
-  // one without a TTL on a finished key.
+  // on a finished key, one on a key no worker has seen, which only an operator's release frees, one
+  // without a TTL on a finished key, and (holdLiveLease) one whose run another attempt holds.
   const plantedBefore = counts.planted;
   for (const variant of [0, 1, 2]) {
     const event: ChaosEvent = { atMs: 0, action: "plant_stale_lock", target: randomInt(rngChaos, 0, 1_000_000), durationMs: 0, variant };
     if (await plantStaleLock(event)) counts.planted++;
   }
+  const liveHold = await holdLiveLease();
   const finalPlanted = counts.planted - plantedBefore;
   await waitFor(
-    async () => Number((await sql<{ n: string }[]>`SELECT count(*) AS n FROM idem.task_runs WHERE status = 'running' AND lease_expires_at > now()`)[0]?.n) === 0,
+    async () =>
+      Number(
+        (await sql<{ n: string }[]>`
+          SELECT count(*) AS n FROM idem.task_runs WHERE status = 'running' AND lease_expires_at > now() AND id <> ${liveHold.runId}`)[0]?.n,
+      ) === 0,
     { timeoutMs: 30_000, everyMs: 100, what: "every lease to expire" },
   );
 
@@ -1226,7 +1294,10 @@ try {
   // pool that saw no restart, built like the console's.
   consoleSql = createSql(pg.url, { max: 4, applicationName: "faults-console-queries" });
   const viewSql = consoleSql;
-  const quiescent = await checkQuiescent(sql, viewSql, redis, LOCK_CONFIG, planted, violations);
+  const quiescent = await checkQuiescent(sql, viewSql, redis, LOCK_CONFIG, planted, new Set([liveHold.runId]), violations);
+  // The held run completes now, so the sweeper finds it finished and its planted lock stale.
+  liveHold.release();
+  await liveHold.finished;
   log(
     `after the crash, in the console's queries: ${quiescent.figures.stuckRunning} stuck runs, ${quiescent.figures.overduePending} overdue and ` +
       `${quiescent.figures.scheduledPending} scheduled retries pending, ${quiescent.figures.staleLocks} stale locks ` +
@@ -1420,7 +1491,7 @@ try {
     ["oldest delivery in flight at the final crash", `${(oldestInflightMs / 1000).toFixed(1)} s`],
     ["Redis restarts / pauses", `${counts.redisRestarts} / ${counts.redisPauses}`],
     ["Postgres restarts (fast / crash)", `${counts.postgresRestarts + counts.postgresCrashes} (${counts.postgresRestarts} / ${counts.postgresCrashes})`],
-    ...(argv["drop-connections"] ? [["worker connections dropped (pg_terminate_backend)", String(counts.droppedConnections)] as Figure] : []),
+    ["worker connections dropped (pg_terminate_backend)", String(counts.droppedConnections)],
     ["takeovers of expired leases", String(final.takeovers)],
     ["re-claims of runs sent back to pending", String(final.claimsAfterRetry)],
     [

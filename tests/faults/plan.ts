@@ -33,6 +33,8 @@ export class Plan {
   constructor(
     private readonly rng: () => number,
     private readonly targetQueue: number,
+    /** --keys: no new keys once the plan holds this many; null: as many as the workers take. */
+    private readonly maxKeys: number | null = null,
   ) {}
 
   /** Draws the next key and its deliveries without enqueuing them (so a lock can be planted first). */
@@ -80,7 +82,7 @@ export class Plan {
         this.late.splice(index, 1);
       }
     }
-    while (this.open && this.queue.length < this.targetQueue) this.enqueue(this.prepare());
+    while (this.open && this.queue.length < this.targetQueue && (this.maxKeys === null || this.keys.size < this.maxKeys)) this.enqueue(this.prepare());
     if (this.queue.length === 0) return null;
     let pick = 0;
     for (let index = 0; index < Math.min(this.queue.length, 64); index++) {
@@ -128,6 +130,11 @@ export class Plan {
   /** Keys delivered at least once. */
   keysDelivered(): number {
     return this.givenTo.size;
+  }
+
+  /** --keys: every key planned and every copy sent (late ones included). */
+  exhausted(): boolean {
+    return this.maxKeys !== null && this.keys.size >= this.maxKeys && this.queue.length === 0 && this.late.length === 0;
   }
 
   undelivered(): number {

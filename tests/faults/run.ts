@@ -123,6 +123,8 @@ const USAGE = `usage: npm run test:faults -- [options]
   --no-drop-connections  do not kill single worker connections (pg_terminate_backend), which the default
                        faults include (docs/guarantees.md, section 7)
   --pool-max N         connections per worker pool (default 2 x concurrency + 2)
+  --keys K             a workload of K keys at most (probes and planted keys included); default: new keys
+                       as fast as the workers take them, so K depends on throughput
   --no-load            skip the console under load (next start + autocannon)
   --require-load       a skipped console load (no fresh build, build lock busy) is a violation (npm test)
   --load-seconds S     seconds of load per target (4 targets; default 5, short 3)
@@ -141,6 +143,7 @@ const ARG_OPTIONS = {
   verbose: { type: "boolean", default: false },
   "no-drop-connections": { type: "boolean", default: false },
   "pool-max": { type: "string" },
+  keys: { type: "string" },
   "no-load": { type: "boolean", default: false },
   "require-load": { type: "boolean", default: false },
   "load-seconds": { type: "string" },
@@ -169,6 +172,7 @@ const optionsSchema = z.object({
   concurrency: z.coerce.number().int().min(1).max(16),
   sabotage: sabotageSchema,
   poolMax: z.coerce.number().int().min(2).max(50).optional(),
+  keys: z.coerce.number().int().min(10).max(1_000_000).optional(),
   load: z.boolean(),
   requireLoad: z.boolean(),
   loadSeconds: z.coerce.number().int().min(1).max(60),
@@ -183,6 +187,7 @@ const options = (() => {
     concurrency: argv.concurrency ?? (argv.short ? 3 : 4),
     sabotage: argv.sabotage,
     poolMax: argv["pool-max"],
+    keys: argv.keys,
     load: !argv["no-load"],
     requireLoad: argv["require-load"],
     // Short: 3 s, not less: on a busy machine a runs-list page can take over a second, and a target
@@ -203,7 +208,7 @@ const options = (() => {
 // Only a standard full run writes the figures: not a short one, a sabotaged one, or one with extra faults.
 const writeFigures =
   argv["write-benchmarks"] ??
-  (!options.short && options.sabotage === "none" && !argv["no-drop-connections"] && options.poolMax === undefined && options.load && !argv["no-write"]);
+  (!options.short && options.sabotage === "none" && !argv["no-drop-connections"] && options.poolMax === undefined && options.keys === undefined && options.load && !argv["no-write"]);
 
 const started = Date.now();
 const elapsed = () => ((Date.now() - started) / 1000).toFixed(1).padStart(5);
@@ -324,7 +329,7 @@ let phase: "starting" | "load" | "chaos" | "ending" | "done" = "starting";
 const working = () => phase === "load" || phase === "chaos";
 const rngPlan = prng(options.seed ^ 0x5bd1e995);
 const rngChaos = prng(options.seed);
-const plan = new Plan(rngPlan, options.workers * options.concurrency * 2);
+const plan = new Plan(rngPlan, options.workers * options.concurrency * 2, options.keys ?? null);
 const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({
   index,
   generation: 0,
@@ -848,6 +853,17 @@ async function runProbe(kind: Kind, slot: Slot): Promise<void> {
   );
 }
 
+/** A probe delivery on a live worker, held before its last write until the final crash kills it there. */
+async function holdForTheCrash(): Promise<void> {
+  const slot = slots.find(canPause);
+  if (!slot) throw new Error("no live worker to hold a delivery on");
+  const sub = plan.addProbe("tx");
+  const holding = new Promise<{ runId: number; fencingToken: number }>((resolve) => probeHolding.set(sub.id, resolve));
+  probes.set(slot.index, sub);
+  const held = await within(holding, 30_000, `the probe ${sub.key} to reach its completion on ${slot.workerId}`);
+  verbose(`probe ${sub.key} (run ${held.runId}) held on ${slot.workerId} for the final crash`);
+}
+
 /**
  * The one kind of stale lock the final crash cannot leave: token_mismatch, a lock whose run holds a
  * live lease under another token (a takeover's, while the old holder's lock lingers). The orchestrator
@@ -1134,7 +1150,12 @@ try {
   });
   phase = "load";
   const pending = new Set<Promise<void>>();
-  const statusTimer = setInterval(() => log(statusLine()), options.short ? 3000 : 10_000);
+  let statusAt = 0;
+  const status = () => {
+    statusAt = Date.now();
+    log(statusLine());
+  };
+  const statusTimer = setInterval(status, options.short ? 3000 : 10_000);
   // The console's detection queries under load: they must keep answering while the servers come and go.
   samplerSql = createSql(pg.url, { max: 2, applicationName: "faults-sampler" });
   const sampler = samplerSql;
@@ -1235,6 +1256,14 @@ try {
   }
   const rest = chaosStart + durationMs - Date.now();
   if (rest > 0) await delay(rest);
+  if (options.keys !== undefined) {
+    // A fixed workload: every planned copy of every key is sent before the final crash (no more faults).
+    log(`chaos over; the workers finish the plan's ${options.keys} keys`);
+    await waitFor(() => plan.exhausted(), { timeoutMs: 600_000, everyMs: 100, what: `the plan's ${options.keys} keys and their copies to be sent` });
+  }
+  // One delivery certainly mid-flight when the crash comes, so the quiet point certainly has a stuck
+  // run to find: a probe that holds before its last write, and is killed there.
+  await holdForTheCrash().catch((error: unknown) => violations.add(`the probe held for the final crash failed: ${describeError(error)}`));
 
   // ------------------------------------------------------------------------------------------------
   // Final crash: every worker dies at once, mid-flight.
@@ -1243,10 +1272,13 @@ try {
   clearInterval(statusTimer);
   clearInterval(inspectTimer);
   clearInterval(redeliveryTimer);
-  log(statusLine());
+  if (Date.now() - statusAt > 1000) status(); // unless the timer has just printed it
   const inflightAtCrash = slots.reduce((sum, slot) => sum + slot.inflight.size, 0);
   // A delivery that has been in flight far longer than any lease plus retries is hung, not slow.
   const oldestInflightMs = Math.max(0, ...slots.flatMap((slot) => [...slot.inflight.values()].map((entry) => Date.now() - entry.sentAt)));
+  // A worker gives up retrying a delivery after 30 s (worker.ts RETRY_FOR_MS) and a pause lasts at most
+  // 4 s: a delivery older than that plus a margin is hung, which the redeliveries would only hide.
+  if (oldestInflightMs > 45_000) violations.add(`a delivery had been in flight for ${(oldestInflightMs / 1000).toFixed(1)} s at the final crash: hung`);
   for (const slot of slots) {
     if (slot.child && !slot.killing) {
       counts.finalKills++;
@@ -1444,7 +1476,7 @@ try {
     ["worker connections dropped", counts.droppedConnections, minimum.drop_connection],
     ["takeovers of expired leases", final.takeovers, 1],
     ["stale writes refused by the fencing check", final.staleWritesRejectedByFencing, 1],
-    ["transactional keys executed more than once", final.txKeysExecutedMoreThanOnce, 1],
+    ["transactional keys run by more than one attempt", final.txKeysExecutedMoreThanOnce, 1],
     ["stuck runs at the quiet point after the final crash", quiescent.figures.stuckRunning, 1],
     ["answers of the console's stuck-run and stale-lock queries while the workers ran", counts.inspections, 1],
   ];
@@ -1458,12 +1490,14 @@ try {
   const figures: Figure[] = [
     ["seed", String(options.seed)],
     ["chaos", `${options.durationS} s, ${options.workers} worker processes x ${options.concurrency} concurrent deliveries, leases 400-1000 ms`],
-    ["keys", `${plan.keys.size} (${keysTx} transactional, ${plan.keys.size - keysTx} fenced)`],
+    ["keys", `${plan.keys.size} (${keysTx} transactional, ${plan.keys.size - keysTx} fenced)${options.keys ? `, --keys ${options.keys}` : ""}`],
     [
       "deliveries",
       `${plan.dispatched}` +
         (loadFigures ? `, ${loadFigures.deliveries} of them while the console was under load, before the faults` : "") +
-        ` (${plan.undelivered()} planned copies left undelivered at the end)`,
+        // Copies still queued or not yet due when the final crash stopped the plan: never sent to a worker
+        // (the sweeper then delivers every key once more).
+        ` (${plan.undelivered()} planned copies never sent: still queued or not yet due at the final crash)`,
     ],
     [
       "duplicates injected",
@@ -1503,7 +1537,11 @@ try {
       "stale-writer probes (stopped at the write, taken over, resumed)",
       probeResults.map((p) => `${p.kind}: token ${p.staleToken} after ${p.newToken} ${p.refused ? "refused" : "KEPT"}`).join("; ") || "none",
     ],
-    ["transactional keys executed more than once", `${final.txKeysExecutedMoreThanOnce} (${final.txEffectsRolledBack} attempts whose effect was not kept), each with exactly 1 effect`],
+    [
+      "transactional keys run by more than one attempt",
+      `${final.txKeysExecutedMoreThanOnce} (${final.txEffectsRolledBack} attempts before the completing ones, each either stopped before its effect ` +
+        `or had it rolled back: not told apart, only the tx probe's is certain), each with exactly 1 effect`,
+    ],
     ["fenced keys whose effect was applied more than once", `${final.fencedKeysWithRepeatedEffect} (${final.fencedWritesAccepted} accepted writes for ${plan.keys.size - keysTx} keys)`],
     ["highest fencing token", String(final.maxFencingToken)],
     ["duplicate_attempts rows", Object.entries(final.duplicateAttempts).map(([outcome, n]) => `${n} ${outcome}`).join(", ")],

@@ -1588,7 +1588,9 @@ try {
 
   if (writeFigures && violations.count === 0) {
     const file = await writeBenchmarks(ROOT, figures, {
-      command: `npm run test:faults -- --seed ${options.seed}${argv.duration ? ` --duration ${options.durationS}` : ""}`,
+      command:
+        `npm run test:faults -- ${options.short ? "--short " : ""}--seed ${options.seed}` +
+        `${argv.duration ? ` --duration ${options.durationS}` : ""}${options.keys ? ` --keys ${options.keys}` : ""}`,
       pgVersion: (await sql<{ server_version: string }[]>`SHOW server_version`)[0]?.server_version ?? "?",
       redisVersion: /redis_version:(\S+)/.exec(await redis.info("server"))?.[1] ?? "?",
       load: loadFigures

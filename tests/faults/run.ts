@@ -76,9 +76,9 @@ const LOCK_CONFIG = suiteLockConfig(LOCK_PREFIX);
 /**
  * postgres.js 3.4.9 can throw from a setImmediate when a server closes a connection with a small write
  * buffered (porsager/postgres#1154, #1208; unfixed in any release): an uncatchable TypeError that kills
- * the process. patches/postgres+3.4.9.patch guards that write, so this should no longer happen; a
- * worker that still dies of it (an unpatched install) is respawned like a SIGKILLed one and counted,
- * not treated as a ledger violation: the guarantees must hold across any process death, this one included.
+ * the process. patches/postgres+3.4.9.patch guards that write (checked at start-up, below), so this
+ * must no longer happen: a worker that still dies of it is respawned like a SIGKILLed one, so that the
+ * run goes on, and is a violation, as is the orchestrator meeting it (the patch has stopped covering it).
  */
 const KNOWN_DRIVER_CRASH = /TypeError: Cannot read properties of null \(reading 'write'\)\s+at Immediate\.nextWrite \(\S*postgres\/src\/connection\.js/;
 /**
@@ -666,7 +666,11 @@ async function targetSlot(event: ChaosEvent, eligible: (slot: Slot) => boolean):
     }
     return null;
   };
-  return pick() ?? waitFor(() => stillChaos() && pick(), { timeoutMs: 5000, everyMs: 25, what: "a worker able to take the fault" }).catch(() => null);
+  const pickWhileChaos = () => {
+    if (!stillChaos()) throw new Error("the chaos is over");
+    return pick();
+  };
+  return pick() ?? waitFor(pickWhileChaos, { timeoutMs: 5000, everyMs: 25, what: "a worker able to take the fault" }).catch(() => null);
 }
 
 const canKill = (slot: Slot) => slot.child !== null && !slot.killing;
@@ -1085,6 +1089,7 @@ async function cleanup() {
 process.on("uncaughtException", (error) => {
   if (KNOWN_DRIVER_CRASH.test(String(error.stack))) {
     counts.orchestratorDriverCrashes++;
+    violations.add("the orchestrator's sampler met the postgres.js nextWrite crash (porsager/postgres#1154) despite the patch");
     return;
   }
   console.error(`[faults] the suite itself failed: ${error.stack ?? error.message}`);

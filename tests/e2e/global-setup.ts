@@ -45,7 +45,12 @@ export default async function globalSetup() {
     databaseUrl: env.DATABASE_URL,
     pathVariable: searchPath,
   });
-  const build = spawnSync("npx", ["next", "build"], { cwd: root, env: childProcessEnv(), stdio: "inherit" });
+  // Under the lock the fault suite's console builds and serves .next with (tests/faults/console.ts), so
+  // it never serves a build this one is replacing. Without flock(1), unlocked.
+  const locked = spawnSync("flock", ["--version"], { stdio: "ignore" }).error === undefined;
+  const buildCommand = ["npx", "next", "build"];
+  const [command = "npx", ...args] = locked ? ["flock", "/tmp/idem-e2e.lock", ...buildCommand] : buildCommand;
+  const build = spawnSync(command, args, { cwd: root, env: childProcessEnv(), stdio: "inherit" });
   if (build.status !== 0) throw new Error("next build failed");
 
   const templateDatabase = await prepareTemplateDatabase(servers.databaseUrl);

@@ -112,15 +112,21 @@ export function payloadFor(sub: Pick<Submission, "key" | "kind">) {
   return { key: sub.key, kind: sub.kind };
 }
 
+/** Where a probe delivery waits (see Submission.probe): the attempt it is, about to make its last write. */
+export type Hold = (attempt: { runId: number; fencingToken: number }) => Promise<void>;
+
 /**
  * Submits one delivery through the SDK: runOnceInTransaction for "tx" keys (effect row and completion
- * in one transaction), runOnce with a fenced downstream write for "fenced" keys.
+ * in one transaction), runOnce with a fenced downstream write for "fenced" keys. `hold`, if given, is
+ * awaited right before the fenced write, or for a transactional key after its effect row and right
+ * before the completion.
  */
 export function submit(
   ledger: Ledger,
   sql: postgres.Sql,
   sub: Pick<Submission, "key" | "kind" | "leaseMs" | "workMs" | "effectFirst">,
   sabotage: Sabotage,
+  hold?: Hold,
 ): Promise<RunOnceResult<TaskResult>> {
   const spec = {
     task: sub.kind === "tx" ? TX_TASK : FENCED_TASK,
@@ -142,11 +148,13 @@ export function submit(
       if (sub.effectFirst) await write();
       if (sub.workMs > 0) await delay(sub.workMs);
       if (!sub.effectFirst) await write();
+      await hold?.({ runId: ctx.runId, fencingToken: ctx.fencingToken });
       return { token: ctx.fencingToken, worker: workerId };
     });
   }
   return ledger.runOnce<TaskResult>(spec, async (ctx) => {
     if (sub.workMs > 0) await delay(sub.workMs);
+    await hold?.({ runId: ctx.runId, fencingToken: ctx.fencingToken });
     const write = await fencedWrite(sql, { key: sub.key, fencingToken: ctx.fencingToken, runId: ctx.runId, workerId }, sabotage);
     if (!write.accepted) throw new FencedOutError(sub.key, ctx.fencingToken, write.previousToken);
     return { token: ctx.fencingToken, worker: workerId };

@@ -9,7 +9,8 @@ export const TX_TASK = "faults.tx";
 export const FENCED_TASK = "faults.fenced";
 
 /** Sabotage switches, to show the suite fails when the property it checks is broken. */
-export const sabotageSchema = z.enum(["none", "effect-outside-tx", "no-fencing"]);
+/** no-faults: the schedule is drawn but nothing is injected, so the check that the faults happened must fail. */
+export const sabotageSchema = z.enum(["none", "effect-outside-tx", "no-fencing", "no-faults"]);
 export type Sabotage = z.infer<typeof sabotageSchema>;
 
 export const submissionSchema = z.object({
@@ -25,6 +26,13 @@ export const submissionSchema = z.object({
    * after it (the write comes after an await of something that is not the database, as most tasks do).
    */
   effectFirst: z.boolean(),
+  /**
+   * The stale-writer probe (run.ts runProbe): just before its effect can no longer be taken back (the
+   * fenced write; for a transactional key, the completion after its effect row) the worker says
+   * "holding" and waits for "release", so the orchestrator can SIGSTOP it there, have the run taken over
+   * and finished, and SIGCONT it: the write then comes from an attempt that is certainly stale.
+   */
+  probe: z.boolean().default(false),
 });
 export type Submission = z.infer<typeof submissionSchema>;
 
@@ -42,13 +50,19 @@ export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 export const outcomeSchema = z.enum(["executed", "replayed", "in_progress", "lock_contended", "lease_lost", "error"]);
 export type Outcome = z.infer<typeof outcomeSchema>;
 
-/** The answer to a worker's "want": the next delivery for that slot, or null when nothing is queued. */
-export const toWorkerSchema = z.object({ type: z.literal("work"), slot: z.number().int(), submission: submissionSchema.nullable() });
+export const toWorkerSchema = z.discriminatedUnion("type", [
+  /** The answer to a worker's "want": the next delivery for that slot, or null when nothing is queued. */
+  z.object({ type: z.literal("work"), slot: z.number().int(), submission: submissionSchema.nullable() }),
+  /** A probe delivery that said "holding" may go on (it is sent while the worker is stopped). */
+  z.object({ type: z.literal("release"), id: z.number().int() }),
+]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;
 
 export const fromWorkerSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ready"), pid: z.number().int() }),
   z.object({ type: z.literal("want"), slot: z.number().int() }),
+  /** A probe delivery is about to make its last write, as the attempt with this run id and token. */
+  z.object({ type: z.literal("holding"), id: z.number().int(), runId: z.number().int(), fencingToken: z.number().int() }),
   z.object({
     type: z.literal("done"),
     id: z.number().int(),

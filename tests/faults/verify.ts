@@ -1,5 +1,6 @@
 import type postgres from "postgres";
 import type { Redis } from "ioredis";
+import type { LockClass } from "@/lib/locks/classify";
 import type { LockConfig } from "@/lib/locks/config";
 import { findStuckRunsAndStaleLocks, listEveryRun, type LedgerInspection, type StaleLockClass } from "./inspect";
 import { FENCED_TASK, TX_TASK, taskResultSchema } from "./protocol";
@@ -23,8 +24,8 @@ export class Violations {
 export interface PlantedLock {
   lockKey: string;
   value: string;
-  /** The state of the key when the lock was planted. */
-  target: "finished" | "unsubmitted";
+  /** The state of the key when the lock was planted; "live": its run holds a live lease under another token. */
+  target: "finished" | "unsubmitted" | "live";
 }
 
 interface PlainLock {
@@ -76,6 +77,8 @@ export async function checkQuiescent(
   redis: Redis,
   config: LockConfig,
   planted: PlantedLock[],
+  /** Runs the orchestrator holds a live lease on, on purpose (for a token_mismatch lock). */
+  heldRunIds: Set<number>,
   violations: Violations,
 ): Promise<{ inspection: LedgerInspection; figures: QuiescentFigures }> {
   const prefix = config.sdkPrefix;
@@ -85,9 +88,18 @@ export async function checkQuiescent(
   if (inspection.locksUnavailable) violations.add(`the console's lock inventory failed: ${inspection.locksUnavailable}`);
   if (inspection.locksCapped) violations.add("the console's lock inventory stopped at its key cap");
   const runs = await sql<
-    { id: string; task_name: string; idempotency_key: string; status: string; lease_live: boolean; lease_expired: boolean; due: boolean }[]
+    {
+      id: string;
+      task_name: string;
+      idempotency_key: string;
+      status: string;
+      lease_token: string | null;
+      lease_live: boolean;
+      lease_expired: boolean;
+      due: boolean;
+    }[]
   >`
-    SELECT id, task_name, idempotency_key, status,
+    SELECT id, task_name, idempotency_key, status, lease_token,
            coalesce(lease_expires_at > now(), false) AS lease_live, coalesce(lease_expires_at < now(), false) AS lease_expired,
            available_at <= now() AS due
     FROM idem.task_runs`;
@@ -103,7 +115,10 @@ export async function checkQuiescent(
   for (const run of runs) {
     const id = Number(run.id);
     const label = `run ${id} (${run.task_name}/${run.idempotency_key})`;
-    if (run.status === "running") {
+    if (run.status === "running" && heldRunIds.has(id)) {
+      if (!run.lease_live) violations.add(`${label}, held on purpose, lost its lease`);
+      if (stuckIds.has(id)) violations.add(`${label} holds a live lease but the console lists it as stuck`);
+    } else if (run.status === "running") {
       stuckRunning++;
       if (run.lease_live) violations.add(`${label} has a live lease though every worker is dead`);
       else if (!stuckIds.has(id)) violations.add(`stuck ${label} (running, lease expired) is not in the console's runs list filtered to stuck`);
@@ -138,11 +153,12 @@ export async function checkQuiescent(
   // Locks: every lock Redis holds is in the inventory, with its value and the class its run gives.
   if (inspection.liveLocks !== 0) violations.add(`the console shows ${inspection.liveLocks} lock(s) as held though no worker is alive`);
   const reported = new Map(inspection.staleLocks.map((lock) => [lock.lockKey, lock]));
-  const expectedClass = (lockKey: string, lock: PlainLock): StaleLockClass => {
+  const expectedClass = (lockKey: string, lock: PlainLock): LockClass => {
     if (lock.pttlMs === -1) return "no_ttl";
     const run = runByKey.get(lockKey.slice(prefix.length));
     if (!run) return "orphaned";
-    // No lease is live (checked above), so a run that exists leaves its lock stale.
+    // Only the runs held on purpose have a live lease (checked above); their lock is not their token's.
+    if (run.status === "running" && run.lease_live) return run.lease_token === lock.value ? "held" : "token_mismatch";
     return "stale";
   };
   for (const [lockKey, lock] of before) {
@@ -163,7 +179,11 @@ export async function checkQuiescent(
   for (const plant of planted) {
     if (after.get(plant.lockKey)?.value !== plant.value) continue; // wiped by a Redis restart
     plantedPresent++;
-    if (reported.get(plant.lockKey)?.value !== plant.value) violations.add(`planted stale lock ${plant.lockKey} is not in the console's lock inventory`);
+    const shown = reported.get(plant.lockKey);
+    if (shown?.value !== plant.value) violations.add(`planted stale lock ${plant.lockKey} is not in the console's lock inventory`);
+    else if (plant.target === "live" && shown.class !== "token_mismatch") {
+      violations.add(`planted lock ${plant.lockKey} on a run another attempt holds is classified ${shown.class}, not token_mismatch`);
+    }
   }
 
   const staleLocksByClass: Partial<Record<StaleLockClass, number>> = {};

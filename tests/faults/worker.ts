@@ -1,7 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { LeaseLostError, createLedger } from "@/lib/ledger";
 import { createRedis } from "@/lib/redis";
-import { connectPostgres, describeError, isTransient, submit } from "./effects";
+import { connectPostgres, describeError, isTransient, submit, type Hold } from "./effects";
 import { fromWorkerSchema, toWorkerSchema, workerConfigSchema, type FromWorker, type Outcome, type Submission } from "./protocol";
 
 /**
@@ -31,13 +31,29 @@ const ledger = createLedger({
 });
 
 const waiting = new Map<number, (submission: Submission | null) => void>();
+const held = new Map<number, () => void>();
 
 process.on("message", (raw: unknown) => {
   const message = toWorkerSchema.parse(raw);
+  if (message.type === "release") {
+    held.get(message.id)?.();
+    held.delete(message.id);
+    return;
+  }
   const resolve = waiting.get(message.slot);
   waiting.delete(message.slot);
   resolve?.(message.submission);
 });
+
+/** A probe delivery: say where it is and wait for the orchestrator's go (it stops this process meanwhile). */
+function holdFor(sub: Submission): Hold | undefined {
+  if (!sub.probe) return undefined;
+  return (attempt) =>
+    new Promise<void>((resolve) => {
+      held.set(sub.id, resolve);
+      send({ type: "holding", id: sub.id, ...attempt });
+    });
+}
 // The orchestrator is gone: nobody will read our reports, and its servers are going away.
 process.on("disconnect", () => process.exit(0));
 // Die as Node would, but say which promise: the orchestrator shows this log for an unexplained exit.
@@ -98,7 +114,7 @@ async function deliverWithRetries(sub: Submission, entry: { startedAt: number; t
   for (;;) {
     entry.tries++;
     try {
-      const result = await submit(ledger, sql, sub, config.sabotage);
+      const result = await submit(ledger, sql, sub, config.sabotage, holdFor(sub));
       // An earlier try may have claimed the key and died on the connection: its own lease now blocks us
       // until it expires. A consumer would be redelivered; retry once the lease has had time to lapse.
       if (result.outcome === "in_progress" && transientErrors > 0 && retrying()) {

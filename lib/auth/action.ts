@@ -83,7 +83,7 @@ export function defineAction<S extends z.ZodType>(config: ActionConfig<S>) {
     if (unstorable) return { ok: false, error: `${unstorable.path}: ${unstorable.message}`, field: unstorable.path };
 
     const sql = getSql();
-    const performed = await performOperation({ ...config, run: (input, ctx) => config.run(input, { user, requestId: ctx.requestId, sql, meta }) }, parsed.data, {
+    const performed = await performOperation({ ...config, run: (input, ctx) => config.run(input, { user, requestId: ctx.requestId, sql: ctx.sql, meta }) }, parsed.data, {
       actor: { name: user.username, role: user.role, via: "console" },
       requestId,
       sql,

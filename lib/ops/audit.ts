@@ -30,14 +30,25 @@ export async function recordOperatorAction(sql: postgres.Sql | postgres.Transact
 }
 
 /**
- * The same actor's previous attempt with the same request id: a double-submitted form gets the first
- * answer back. Request ids are the caller's (a form's hidden field, an API client's X-Request-Id), so
- * another actor's id is never matched: it must neither block nor reveal someone else's action.
+ * The same actor's previous request with this request id: a double-submitted form gets the first
+ * answer back, and an id reused for another request is recognised as such (performOperation compares
+ * what was asked). Request ids are the caller's (a form's hidden field, an API client's X-Request-Id),
+ * so another actor's id is never matched: it must neither block nor reveal someone else's action.
+ * Bulk operations write their per-item rows under `<request id>/<n>`, which no caller can send.
  */
-export async function findActionByRequest(sql: postgres.Sql, action: string, requestId: string, actor: string): Promise<OperatorAction | null> {
+export async function findActionByRequest(sql: postgres.Sql | postgres.TransactionSql, requestId: string, actor: string): Promise<OperatorAction | null> {
   const rows = await sql<Record<string, unknown>[]>`
-    SELECT * FROM idem.operator_actions WHERE request_id = ${requestId} AND action = ${action} AND actor = ${actor} ORDER BY id LIMIT 1`;
+    SELECT * FROM idem.operator_actions WHERE request_id = ${requestId} AND actor = ${actor} ORDER BY id LIMIT 1`;
   return rows[0] ? toOperatorAction(rows[0]) : null;
+}
+
+/**
+ * Claims a request id for the rest of the transaction: a concurrent submission of the same id by the
+ * same actor waits here until this one commits, then finds its audit row. A 64-bit hash of the pair
+ * keys the advisory lock; two different pairs sharing a hash only wait for each other, never merge.
+ */
+export async function claimRequestId(tx: postgres.TransactionSql, actor: string, requestId: string): Promise<void> {
+  await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`idem.request:${actor}\n${requestId}`}::text, 0))`;
 }
 
 export interface AuditQuery {

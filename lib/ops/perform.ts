@@ -3,8 +3,9 @@ import type postgres from "postgres";
 import type { z } from "zod";
 import { hasRole, type Role } from "@/lib/auth/roles";
 import { isAppError } from "@/lib/errors";
-import type { Json } from "@/lib/ledger/json";
-import { findActionByRequest, recordOperatorAction, type ActionOutcome } from "./audit";
+import { fingerprintOf, type Json } from "@/lib/ledger/json";
+import type { OperatorAction } from "@/lib/ledger/rows";
+import { claimRequestId, findActionByRequest, recordOperatorAction, type ActionOutcome } from "./audit";
 
 /** Who is acting: a signed-in user in the console, or an API token. */
 export interface Actor {
@@ -16,6 +17,7 @@ export interface Actor {
 export interface OperationContext {
   actor: Actor;
   requestId: string;
+  /** Inside performOperation, for a transactional operation: the transaction its audit row commits with. */
   sql: postgres.Sql;
 }
 
@@ -36,6 +38,13 @@ export interface Operation<S extends z.ZodType> {
   /** What the operator saw when acting: the compare half of the compare-and-set. */
   precondition?: (input: z.output<S>) => Json;
   reason?: (input: z.output<S>) => string | null;
+  /**
+   * Everything `run` changes is in Postgres and goes through ctx.sql: it then runs in one transaction
+   * with its audit row (and the claim of its request id), so the log says "done" exactly when it was
+   * done. An operation that also changes Redis (lock release) cannot roll back with Postgres, so it is
+   * audited right after instead.
+   */
+  transactional?: boolean;
   run: (input: z.output<S>, ctx: OperationContext) => Promise<OperationResult>;
 }
 
@@ -43,21 +52,61 @@ export type Performed =
   | { ok: true; message: string; data?: Json; repeated: boolean }
   | { ok: false; kind: "forbidden" | "refused" | "error"; message: string; code: string; repeated: boolean };
 
+/**
+ * A transaction where the domain functions take the client: they only run queries on it (none begins
+ * or ends a transaction of its own), which a TransactionSql serves like the pool.
+ */
+const asSql = (tx: postgres.TransactionSql): postgres.Sql => tx as unknown as postgres.Sql;
+
 function asObject(value: Json | undefined): Record<string, Json> {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : value === undefined ? {} : { value };
+}
+
+/** What a request asked for: the same request id sent again must ask for the same thing to get the first answer. */
+function requestHashOf(action: string, target: { type: string; id: string }, input: unknown): string {
+  // A JSON round trip turns the parsed input (Dates, undefined fields) into plain JSON first.
+  return fingerprintOf(JSON.parse(JSON.stringify({ action, target, input: input ?? null }) as string) as Json);
+}
+
+/** The first answer to a request id, given again; or a refusal when the id now comes with another request. */
+function replay(earlier: OperatorAction, requestHash: string, requestId: string, action: string, target: { type: string; id: string }): Performed {
+  const detail = asObject(earlier.outcomeDetail as Json);
+  const sameRequest =
+    typeof detail.requestHash === "string"
+      ? detail.requestHash === requestHash
+      : earlier.action === action && earlier.targetType === target.type && earlier.targetId === target.id;
+  if (!sameRequest) {
+    const what = earlier.targetType === "run" ? `${earlier.action} on run #${earlier.targetId}` : `${earlier.action} on ${earlier.targetType} ${earlier.targetId}`;
+    return {
+      ok: false,
+      kind: "refused",
+      code: "CONFLICT",
+      message: `Refused: request id ${requestId} was already used for another request (${what}); nothing was done. Send a new request id for a new request.`,
+      repeated: true,
+    };
+  }
+  const message = `Already submitted: ${typeof detail.message === "string" ? detail.message : earlier.outcome}`;
+  if (earlier.outcome === "done") return { ok: true, message, ...(detail.data === undefined ? {} : { data: detail.data }), repeated: true };
+  return { ok: false, kind: "refused", code: "CONFLICT", message, repeated: true };
 }
 
 /**
  * Role check, double-submit detection by request id, the operation, and exactly one audit row for
  * what happened (done, refused and why, or error). Input must already be parsed with the schema.
+ *
+ * A request id is claimed with a transaction-scoped advisory lock on (actor, request id): a second
+ * submission of the same request waits for the first to commit and then gets its answer (with its
+ * data, e.g. the child run), instead of running the operation again. The same id with a different
+ * request is refused, never answered with another request's outcome.
  */
 export async function performOperation<S extends z.ZodType>(operation: Operation<S>, input: z.output<S>, ctx: OperationContext): Promise<Performed> {
   const target = operation.target(input);
   const precondition = operation.precondition?.(input) ?? {};
   const reason = operation.reason?.(input) ?? null;
   const actor = ctx.actor.via === "api" ? `token:${ctx.actor.name}` : ctx.actor.name;
-  const audit = (outcome: ActionOutcome, detail: Record<string, Json>) =>
-    recordOperatorAction(ctx.sql, {
+  const requestHash = requestHashOf(operation.name, target, input);
+  const audit = (sql: postgres.Sql, outcome: ActionOutcome, detail: Record<string, Json>) =>
+    recordOperatorAction(sql, {
       actor,
       actorRole: ctx.actor.role,
       action: operation.name,
@@ -65,38 +114,72 @@ export async function performOperation<S extends z.ZodType>(operation: Operation
       targetId: target.id,
       precondition,
       outcome,
-      outcomeDetail: detail,
+      outcomeDetail: { ...detail, requestHash },
       reason,
       requestId: ctx.requestId,
     });
-
-  if (!hasRole(ctx.actor.role, operation.role)) {
-    await audit("refused", { why: "forbidden", requiredRole: operation.role, message: `needs role ${operation.role}` });
-    return { ok: false, kind: "forbidden", code: "FORBIDDEN", message: `Your role (${ctx.actor.role}) cannot do this; it needs ${operation.role}.`, repeated: false };
-  }
-
-  const earlier = await findActionByRequest(ctx.sql, operation.name, ctx.requestId, actor);
-  if (earlier) {
-    const detail = earlier.outcomeDetail as { message?: string } | null;
-    const message = `Already submitted: ${detail?.message ?? earlier.outcome}`;
-    return earlier.outcome === "done"
-      ? { ok: true, message, repeated: true }
-      : { ok: false, kind: "refused", code: "CONFLICT", message, repeated: true };
-  }
-
-  try {
-    const result = await operation.run(input, ctx);
-    await audit(result.outcome, { message: result.message, ...asObject(result.detail) });
-    if (result.outcome === "done") return { ok: true, message: result.message, ...(result.data === undefined ? {} : { data: result.data }), repeated: false };
-    return { ok: false, kind: "refused", code: "CONFLICT", message: result.message, repeated: false };
-  } catch (error) {
+  const failed = (error: unknown): { outcome: ActionOutcome; performed: Performed; detail: Record<string, Json> } => {
     const known = isAppError(error) && error.code !== "INTERNAL";
     const code = isAppError(error) ? error.code : "INTERNAL";
     const message = known ? (error as Error).message : `Something went wrong (request ${ctx.requestId}); the server log has the details.`;
     if (!known) console.error(`[idem] ${operation.name} failed (request ${ctx.requestId})`, error);
-    await audit(known ? "refused" : "error", { message, code }).catch((auditError: unknown) =>
-      console.error("[idem] could not write the audit record", auditError),
-    );
-    return { ok: false, kind: known ? "refused" : "error", code, message, repeated: false };
+    return { outcome: known ? "refused" : "error", detail: { message, code }, performed: { ok: false, kind: known ? "refused" : "error", code, message, repeated: false } };
+  };
+  const answer = (result: OperationResult): Performed =>
+    result.outcome === "done"
+      ? { ok: true, message: result.message, ...(result.data === undefined ? {} : { data: result.data }), repeated: false }
+      : { ok: false, kind: "refused", code: "CONFLICT", message: result.message, repeated: false };
+  const resultDetail = (result: OperationResult): Record<string, Json> => ({
+    message: result.message,
+    ...asObject(result.detail),
+    // Kept so that a resubmission gets the same data back (the child run to link to).
+    ...(result.outcome === "done" && result.data !== undefined ? { data: result.data } : {}),
+  });
+
+  if (!hasRole(ctx.actor.role, operation.role)) {
+    await audit(ctx.sql, "refused", { why: "forbidden", requiredRole: operation.role, message: `needs role ${operation.role}` });
+    return { ok: false, kind: "forbidden", code: "FORBIDDEN", message: `Your role (${ctx.actor.role}) cannot do this; it needs ${operation.role}.`, repeated: false };
+  }
+
+  if (operation.transactional) {
+    try {
+      return await ctx.sql.begin(async (tx) => {
+        await claimRequestId(tx, actor, ctx.requestId);
+        const earlier = await findActionByRequest(tx, ctx.requestId, actor);
+        if (earlier) return replay(earlier, requestHash, ctx.requestId, operation.name, target);
+        let outcome: ActionOutcome;
+        let detail: Record<string, Json>;
+        let performed: Performed;
+        try {
+          // A savepoint: an operation that throws leaves nothing behind, and its refusal or error is still audited here.
+          const result = await tx.savepoint((sp) => operation.run(input, { ...ctx, sql: asSql(sp) }));
+          outcome = result.outcome;
+          detail = resultDetail(result);
+          performed = answer(result);
+        } catch (error) {
+          ({ outcome, detail, performed } = failed(error));
+        }
+        await audit(asSql(tx), outcome, detail);
+        return performed;
+      });
+    } catch (error) {
+      // The transaction rolled back (its audit row could not be written, or Postgres failed): nothing happened.
+      const { outcome, detail, performed } = failed(error);
+      await audit(ctx.sql, outcome, detail).catch((auditError: unknown) => console.error("[idem] could not write the audit record", auditError));
+      return performed;
+    }
+  }
+
+  // Not transactional: whatever run does outside Postgres has happened once it returns, so it is audited right after.
+  const earlier = await findActionByRequest(ctx.sql, ctx.requestId, actor);
+  if (earlier) return replay(earlier, requestHash, ctx.requestId, operation.name, target);
+  try {
+    const result = await operation.run(input, ctx);
+    await audit(ctx.sql, result.outcome, resultDetail(result));
+    return answer(result);
+  } catch (error) {
+    const { outcome, detail, performed } = failed(error);
+    await audit(ctx.sql, outcome, detail).catch((auditError: unknown) => console.error("[idem] could not write the audit record", auditError));
+    return performed;
   }
 }

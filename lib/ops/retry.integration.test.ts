@@ -5,7 +5,7 @@ import type { Json } from "@/lib/ledger/json";
 import type { RunStatus } from "@/lib/ledger/schema";
 import { useTestDatabase } from "@/tests/helpers/db";
 import { waitFor } from "@/tests/helpers/wait";
-import { parseEditedPayload, retryRun, retryRuns, type RetrySeen } from "./retry";
+import { parseEditedPayload, retryRun, type RetrySeen } from "./retry";
 
 const db = useTestDatabase();
 
@@ -278,31 +278,5 @@ describe("retryRun", () => {
     // The operation is done: neither the root nor retry-1 can be retried again.
     expect(await retryRun(sql, { runId: root, seen: await seenOf(sql, root), ...who })).toMatchObject({ why: "operation_succeeded" });
     expect(await retryRun(sql, { runId: runs[1]!.id, seen: await seenOf(sql, runs[1]!.id), ...who })).toMatchObject({ why: "retry_succeeded" });
-  });
-});
-
-describe("retryRuns (bulk)", () => {
-  it("retries each run of a frozen selection on its own precondition and reports each outcome", async () => {
-    const { sql } = db();
-    const ledger = createLedger({ sql });
-    const a = await failedRun(ledger, "send_email", "bulk-a");
-    const b = await failedRun(ledger, "send_email", "bulk-b");
-    const c = await failedRun(ledger, "send_email", "bulk-c");
-    const selection = await Promise.all([a, b, c].map(async (runId) => ({ runId, seen: await seenOf(sql, runId) })));
-    // Between the view and the confirmation, someone retries b on their own.
-    await retryRun(sql, { runId: b, seen: selection[1]!.seen, ...who, actor: "sam" });
-    const results = await retryRuns(sql, selection, who);
-    expect(results.map((r) => [r.runId, r.outcome, r.outcome === "refused" ? r.why : null])).toEqual([
-      [a, "created", null],
-      [b, "refused", "already_retried"],
-      [c, "created", null],
-    ]);
-    await expect(
-      retryRuns(
-        sql,
-        Array.from({ length: 101 }, (_, i) => ({ runId: i + 1, seen: selection[0]!.seen })),
-        who,
-      ),
-    ).rejects.toThrow(/at most 100 runs/);
   });
 });

@@ -283,28 +283,6 @@ function refusal(runId: number, why: RetryRefusal, message: string, otherRunId: 
 
 export const BULK_RETRY_MAX = 100;
 
-export interface BulkRetryItem {
-  runId: number;
-  seen: RetrySeen;
-}
-
-/**
- * Retries a frozen selection, one statement per run so each succeeds or is refused on its own
- * precondition; runs in id order, so two overlapping bulk retries meet in the same order.
- */
-export async function retryRuns(
-  sql: postgres.Sql,
-  items: readonly BulkRetryItem[],
-  who: { actor: string; reason: string | null; requestId: string },
-): Promise<RetryResult[]> {
-  if (items.length > BULK_RETRY_MAX) throw new ValidationError("runs", `at most ${BULK_RETRY_MAX} runs at a time`);
-  const results: RetryResult[] = [];
-  for (const item of [...items].sort((a, b) => a.runId - b.runId)) {
-    results.push(await retryRun(sql, { runId: item.runId, seen: item.seen, actor: who.actor, reason: who.reason, requestId: who.requestId }));
-  }
-  return results;
-}
-
 export interface RetryCandidate {
   id: number;
   taskName: string;

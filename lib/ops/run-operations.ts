@@ -84,6 +84,7 @@ function retryDetail(result: RetryResult): { [key: string]: Json } {
 export const retryOperation: Operation<typeof retrySchema> = {
   name: "run.retry",
   role: "operator",
+  transactional: true,
   schema: retrySchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
   precondition: (input) => ({
@@ -120,6 +121,7 @@ export const retryOperation: Operation<typeof retrySchema> = {
 export const bulkRetryOperation: Operation<typeof bulkRetrySchema> = {
   name: "run.retry_bulk",
   role: "operator",
+  transactional: true,
   schema: bulkRetrySchema,
   target: (input) => ({ type: "runs", id: `${input.run.length} selected` }),
   precondition: (input) => ({ runs: input.run.map((run) => ({ id: run.id, ...seenJson(run) })) }),
@@ -160,6 +162,7 @@ export const bulkRetryOperation: Operation<typeof bulkRetrySchema> = {
 export const abandonOperation: Operation<typeof abandonSchema> = {
   name: "run.abandon",
   role: "operator",
+  transactional: true,
   schema: abandonSchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
   precondition: (input) => ({ status: "running", leaseToken: input.leaseToken, leaseExpired: true }),
@@ -176,6 +179,7 @@ export const abandonOperation: Operation<typeof abandonSchema> = {
 export const cancelOperation: Operation<typeof cancelSchema> = {
   name: "run.cancel",
   role: "operator",
+  transactional: true,
   schema: cancelSchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
   precondition: () => ({ status: "pending" }),

@@ -17,8 +17,8 @@ export interface RetryTarget {
   status: string;
   updatedAt: string;
   lineageRetries: number;
-  /** `<root key>#retry-<n>`, as the server will derive it from the same seen state. */
-  nextKey: string;
+  /** `<root key>#retry-<n>`, as the server derives it from the same seen state (lib/ops/retry.ts); null if none is free. */
+  nextKey: string | null;
   errorClass: string | null;
 }
 
@@ -54,7 +54,7 @@ export function RetryDialog({ action, run }: { action: ServerAction; run: RetryT
           <dt className="text-zinc-500">Key</dt>
           <dd>
             <code className="break-all rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs text-zinc-900" data-testid="retry-key">
-              {run.nextKey}
+              {run.nextKey ?? "none free: the retry will be refused"}
             </code>
           </dd>
           <dt className="text-zinc-500">Payload</dt>

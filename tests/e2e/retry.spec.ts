@@ -1,6 +1,7 @@
 import postgres from "postgres";
 import type { Worker } from "@/lib/ledger";
 import { attachScreenshot, expect, signedInAs, state, test } from "./fixtures";
+import { captureAction, clientFor, refusal, replayAction } from "./action-replay";
 import { childrenOf, e2eLedger, failedRun, pendingRun, startTestWorker, stuckRun, uniqueTask } from "./ops-seed";
 import { AuditPage } from "./pages/audit.page";
 import { RunDetailPage } from "./pages/run-detail.page";
@@ -25,6 +26,13 @@ test.afterAll(async () => {
   await worker.stop();
   await sql.end({ timeout: 5 });
 });
+
+/** The audit rows about a run, counted by outcome. */
+async function auditOf(runId: number) {
+  return sql<{ outcome: string; n: number }[]>`
+    SELECT outcome, count(*)::int AS n FROM idem.operator_actions
+    WHERE target_type = 'run' AND target_id = ${String(runId)} GROUP BY outcome ORDER BY outcome`;
+}
 
 /** Reloads until the run shows `status`: the detail page does not refresh itself. */
 async function reloadUntilStatus(run: RunDetailPage, page: import("@playwright/test").Page, status: string) {
@@ -91,6 +99,13 @@ test("retry a failed run from its detail page: the child runs and succeeds, and 
   await expect(rows.nth(1)).toContainText("SMTP relay capacity raised");
   await expect(rows.nth(1)).toContainText('"status":"failed"');
   await expect(rows.nth(1).getByRole("link", { name: `run #${parentId}` })).toHaveAttribute("href", `/runs/${parentId}`);
+  // ... and the child it created, linked from the same row.
+  const created = rows.nth(1).getByTestId("audit-created").getByRole("link", { name: `run #${child!.id}` });
+  await expect(created).toHaveAttribute("href", `/runs/${child!.id}`);
+  await attachScreenshot(page, testInfo, "retry-audit-log");
+  await created.click();
+  await page.waitForURL(new RegExp(`/runs/${child!.id}$`));
+  await expect(run.key()).toHaveText("receipt-2026-0042#retry-1");
 });
 
 test("a double click on confirm creates one child, and a second tab on the same view is told it was already retried", async ({ page, context }, testInfo) => {
@@ -101,10 +116,12 @@ test("a double click on confirm creates one child, and a second tab on the same 
   await Promise.all([run.goto(parentId), other.goto(parentId)]);
   await run.loaded();
 
+  // A double click in the browser: whatever reaches the server, one child and one "done" row.
   await run.retryButton().click();
   await run.confirm("Retry under a new key").dblclick();
   await expect(run.dialogStatus()).toContainText(/Retry created|Already submitted/);
   expect(await childrenOf(sql, parentId)).toHaveLength(1);
+  expect(await auditOf(parentId)).toEqual([{ outcome: "done", n: 1 }]);
 
   // The other tab still shows the run with no retries: the same view derives the same key.
   await other.loaded();
@@ -115,6 +132,42 @@ test("a double click on confirm creates one child, and a second tab on the same 
   await attachScreenshot(otherTab, testInfo, "retry-second-tab-refused");
   expect(await childrenOf(sql, parentId)).toHaveLength(1);
   await otherTab.close();
+});
+
+test("the same retry submission reaching the server twice at once creates one child; both answers link it", async ({ page }) => {
+  const parentId = await failedRun(ledger, task, "receipt-2026-0048", { order: 48 });
+  const run = new RunDetailPage(page);
+  await run.goto(parentId);
+  await run.loaded();
+  await run.retryButton().click();
+  // The browser's submission, captured (and aborted) on its way out, then sent twice concurrently:
+  // the two POSTs a double click makes when nothing in the page stops the second one.
+  const action = await captureAction(page, () => run.confirm("Retry under a new key").click());
+  expect(await childrenOf(sql, parentId)).toEqual([]);
+  const operator = await clientFor("operator");
+  try {
+    const [first, second] = await Promise.all([replayAction(operator, action), replayAction(operator, action)]);
+    const children = await childrenOf(sql, parentId);
+    expect(children).toHaveLength(1);
+    const data = { childRunId: children[0]!.id, childKey: "receipt-2026-0048#retry-1" };
+    const answers = [first.state, second.state];
+    for (const answer of answers) expect(answer).toMatchObject({ ok: true, data });
+    const messages = answers.map((answer) => (answer?.ok ? answer.message : "")).sort();
+    expect(messages[0]).toMatch(/^Already submitted: Retry created: run #\d+ \(receipt-2026-0048#retry-1\) is pending\.$/);
+    expect(messages[1]).toMatch(/^Retry created: run #\d+/);
+    expect(await auditOf(parentId)).toEqual([{ outcome: "done", n: 1 }]);
+
+    // The same form under another request id (a second tab's submission) is a second request: refused.
+    const tab = await replayAction(operator, action, { fields: { requestId: "another-tab-0048" } });
+    expect(refusal(tab)).toMatch(new RegExp(`^Already retried as run #${children[0]!.id} \\(receipt-2026-0048#retry-1\\), now (pending|running|succeeded)\\.$`));
+    expect(await childrenOf(sql, parentId)).toHaveLength(1);
+    expect(await auditOf(parentId)).toEqual([
+      { outcome: "done", n: 1 },
+      { outcome: "refused", n: 1 },
+    ]);
+  } finally {
+    await operator.dispose();
+  }
 });
 
 test("an edited payload is checked as JSON and its difference shown before confirming", async ({ page }, testInfo) => {
@@ -255,6 +308,24 @@ test("bulk retry: the failed runs of the list, counted and listed before confirm
     await expect(dialog.getByTestId("bulk-retry-results").getByRole("listitem")).toHaveCount(3);
     await attachScreenshot(page, testInfo, "bulk-retry-done");
     for (const id of ids) expect((await childrenOf(sql, id)).map((c) => c.key)).toEqual([`contact-${ids.indexOf(id) + 1}#retry-1`]);
+
+    // The audit log: one row for the request (the frozen selection and the tally) and one per run, each linking its child.
+    const audit = new AuditPage(page);
+    await audit.goto({ action: "run.retry_bulk" });
+    const request = audit.rows().first();
+    await expect(request).toHaveAttribute("data-outcome", "done");
+    await expect(request).toContainText("3 selected: 3 retried.");
+    await expect(request).toContainText("CRM API quota reset");
+    for (const id of ids) await expect(request).toContainText(`"id":${id}`);
+    await audit.goto({ action: "run.retry" });
+    for (const id of ids) {
+      const row = audit.rowsFor(`run:${id}`, "run.retry");
+      await expect(row).toHaveCount(1);
+      await expect(row).toHaveAttribute("data-outcome", "done");
+      await expect(row).toContainText('"bulk":');
+      const [child] = await childrenOf(sql, id);
+      await expect(row.getByTestId("audit-created").getByRole("link")).toHaveAttribute("href", `/runs/${child!.id}`);
+    }
   } finally {
     await bulkWorker.stop();
   }

@@ -186,15 +186,17 @@ test("an edited payload is checked as JSON and its difference shown before confi
   await expect(run.dialog()).toBeVisible();
   expect(await childrenOf(sql, parentId)).toEqual([]);
 
-  await run.payloadEditor().fill(JSON.stringify({ ...payload, to: "ana.silva@example.com", locale: undefined, cc: "billing@example.com" }, null, 2));
+  // The cc carries a right-to-left override: the diff shows it escaped, as the run's own diff does.
+  await run.payloadEditor().fill(JSON.stringify({ ...payload, to: "ana.silva@example.com", locale: undefined, cc: "billing\u202E@example.com" }, null, 2));
   await expect(run.payloadDiffEntries()).toHaveCount(3);
   await expect(run.dialog().getByTestId("retry-payload-diff")).toContainText("3 changes from the failed run's payload");
+  await expect(run.payloadDiffEntries().filter({ hasText: "cc" })).toContainText('"billing⟨RLO⟩@example.com"');
   await run.reason().fill("customer corrected the address");
   await attachScreenshot(page, testInfo, "retry-dialog-edited-payload");
   await run.confirm("Retry under a new key").click();
   await expect(run.dialogStatus()).toContainText("with the edited payload");
   const [child] = await childrenOf(sql, parentId);
-  expect(child?.payload).toEqual({ order: 44, to: "ana.silva@example.com", template: "receipt", cc: "billing@example.com" });
+  expect(child?.payload).toEqual({ order: 44, to: "ana.silva@example.com", template: "receipt", cc: "billing\u202E@example.com" });
 });
 
 test("a run that changed since the page loaded is refused, and nothing is created", async ({ page }, testInfo) => {
@@ -285,40 +287,67 @@ test("cancel a pending run, after a confirmation that asks why", async ({ page }
   await expect(run.dialog()).toBeHidden();
 });
 
-test("bulk retry: the failed runs of the list, counted and listed before confirming", async ({ page }, testInfo) => {
+test("bulk retry: the operator ticks a subset of the page's failed runs, counted and listed before confirming", async ({ page }, testInfo) => {
   const bulkTask = uniqueTask("sync_contact");
   const ids = [];
-  for (let i = 1; i <= 3; i++) ids.push(await failedRun(ledger, bulkTask, `contact-${i}`, { contact: i }));
+  for (let i = 1; i <= 4; i++) ids.push(await failedRun(ledger, bulkTask, `contact-${i}`, { contact: i }));
+  // A run that did not fail is on the same page but not offered.
+  await ledger.runOnce({ task: bulkTask, key: "contact-ok", payload: { contact: 0 } }, () => "synced");
   const bulkWorker = await startTestWorker(ledger, bulkTask);
   try {
     const runs = new RunsPage(page);
-    await runs.goto({ task: bulkTask, status: "failed" });
-    const open = page.getByRole("button", { name: "Retry 3 failed runs…" });
+    // No status filter: any page with failed runs offers them.
+    await runs.goto({ task: bulkTask });
+    const open = page.getByRole("button", { name: "Retry 4 failed runs…" });
     await open.click();
     const dialog = page.getByRole("dialog");
-    await expect(dialog.getByTestId("bulk-retry-row")).toHaveCount(3);
+    await expect(dialog.getByTestId("bulk-retry-row")).toHaveCount(4);
+    await expect(dialog.getByTestId("bulk-retry-count")).toHaveText("4 of 4 selected");
     await attachScreenshot(page, testInfo, "bulk-retry-dialog");
     await dialog.getByRole("button", { name: "Cancel" }).click();
     for (const id of ids) expect(await childrenOf(sql, id)).toEqual([]);
 
     await open.click();
+    // Untick the second and fourth: only the first and third are retried.
+    await dialog.getByRole("checkbox", { name: `Retry run #${ids[1]}` }).uncheck();
+    await dialog.getByRole("checkbox", { name: `Retry run #${ids[3]}` }).uncheck();
+    await expect(dialog.getByTestId("bulk-retry-count")).toHaveText("2 of 4 selected");
+    // "Select all" ticks every run again; unticked, none: the server refuses the empty selection and nothing happens.
+    await dialog.getByRole("checkbox", { name: "Select all" }).check();
+    await expect(dialog.getByTestId("bulk-retry-count")).toHaveText("4 of 4 selected");
+    await dialog.getByRole("checkbox", { name: "Select all" }).uncheck();
+    await expect(dialog.getByTestId("bulk-retry-count")).toContainText("0 of 4 selected");
     await dialog.getByLabel(/^Reason/).fill("CRM API quota reset");
-    await dialog.getByRole("button", { name: "Retry 3 failed runs" }).click();
-    await expect(dialog.getByRole("status")).toContainText("3 selected: 3 retried.");
-    await expect(dialog.getByTestId("bulk-retry-results").getByRole("listitem")).toHaveCount(3);
+    await dialog.getByRole("button", { name: "Retry the selected runs" }).click();
+    await expect(dialog.getByRole("alert")).toContainText("select at least one run");
+    for (const id of ids) expect(await childrenOf(sql, id)).toEqual([]);
+    // The selection is kept after the refusal (the form's reset does not undo it).
+    await expect(dialog.getByTestId("bulk-retry-count")).toContainText("0 of 4 selected");
+    await dialog.getByRole("checkbox", { name: `Retry run #${ids[0]}` }).check();
+    await dialog.getByRole("checkbox", { name: `Retry run #${ids[2]}` }).check();
+    await expect(dialog.getByTestId("bulk-retry-count")).toHaveText("2 of 4 selected");
+    await dialog.getByLabel(/^Reason/).fill("CRM API quota reset");
+    await attachScreenshot(page, testInfo, "bulk-retry-subset");
+    await dialog.getByRole("button", { name: "Retry the selected runs" }).click();
+    await expect(dialog.getByRole("status")).toContainText("2 selected: 2 retried.");
+    await expect(dialog.getByTestId("bulk-retry-results").getByRole("listitem")).toHaveCount(2);
     await attachScreenshot(page, testInfo, "bulk-retry-done");
-    for (const id of ids) expect((await childrenOf(sql, id)).map((c) => c.key)).toEqual([`contact-${ids.indexOf(id) + 1}#retry-1`]);
+    expect((await childrenOf(sql, ids[0]!)).map((c) => c.key)).toEqual(["contact-1#retry-1"]);
+    expect((await childrenOf(sql, ids[2]!)).map((c) => c.key)).toEqual(["contact-3#retry-1"]);
+    expect(await childrenOf(sql, ids[1]!)).toEqual([]);
+    expect(await childrenOf(sql, ids[3]!)).toEqual([]);
 
     // The audit log: one row for the request (the frozen selection and the tally) and one per run, each linking its child.
     const audit = new AuditPage(page);
-    await audit.goto({ action: "run.retry_bulk" });
+    await audit.goto({ action: "run.retry_bulk", outcome: "done" });
     const request = audit.rows().first();
-    await expect(request).toHaveAttribute("data-outcome", "done");
-    await expect(request).toContainText("3 selected: 3 retried.");
+    await expect(request).toContainText("2 selected: 2 retried.");
     await expect(request).toContainText("CRM API quota reset");
-    for (const id of ids) await expect(request).toContainText(`"id":${id}`);
+    await expect(request).toContainText(`"id":${ids[0]}`);
+    await expect(request).toContainText(`"id":${ids[2]}`);
+    await expect(request).not.toContainText(`"id":${ids[1]}`);
     await audit.goto({ action: "run.retry" });
-    for (const id of ids) {
+    for (const id of [ids[0]!, ids[2]!]) {
       const row = audit.rowsFor(`run:${id}`, "run.retry");
       await expect(row).toHaveCount(1);
       await expect(row).toHaveAttribute("data-outcome", "done");
@@ -326,6 +355,7 @@ test("bulk retry: the failed runs of the list, counted and listed before confirm
       const [child] = await childrenOf(sql, id);
       await expect(row.getByTestId("audit-created").getByRole("link")).toHaveAttribute("href", `/runs/${child!.id}`);
     }
+    await expect(audit.rowsFor(`run:${ids[1]}`)).toHaveCount(0);
   } finally {
     await bulkWorker.stop();
   }

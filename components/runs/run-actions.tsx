@@ -43,7 +43,7 @@ export function RunActions({ run, role, nextRetryKey }: { run: RunDetail; role: 
         title={`Mark run #${run.id} abandoned`}
         confirmLabel="Mark abandoned"
         requireReason
-        hidden={{ runId: String(run.id), leaseToken: run.leaseToken }}
+        hidden={{ runId: String(run.id), leaseToken: run.leaseToken, seenLeaseExpiresAt: run.leaseExpiresAt?.toISOString() ?? "" }}
       >
         <div className="flex flex-col gap-2">
           <p>
@@ -70,11 +70,11 @@ export function RunActions({ run, role, nextRetryKey }: { run: RunDetail; role: 
         title={`Cancel run #${run.id}`}
         confirmLabel="Cancel the run"
         requireReason
-        hidden={{ runId: String(run.id) }}
+        hidden={{ runId: String(run.id), seenAttempt: String(run.attempt) }}
       >
         <p>
           The run will not be executed: it becomes <strong>cancelled</strong>, and a later submission of its key replays the cancellation. Refused if
-          a worker has picked it up since this page loaded.
+          a worker has picked it up since this page loaded (attempt {run.attempt} as you see it), even if it is pending again.
         </p>
       </ConfirmDialog>
     );

@@ -5,6 +5,7 @@ import { hasRole, type Role } from "@/lib/auth/roles";
 import { isAppError } from "@/lib/errors";
 import { fingerprintOf, type Json } from "@/lib/ledger/json";
 import type { OperatorAction } from "@/lib/ledger/rows";
+import { wellFormed } from "./text";
 import { claimRequestId, findActionByRequest, recordOperatorAction, type ActionOutcome } from "./audit";
 
 /** Who is acting: a signed-in user in the console, or an API token. */
@@ -81,7 +82,7 @@ function replay(earlier: OperatorAction, requestHash: string, requestId: string,
       ok: false,
       kind: "refused",
       code: "CONFLICT",
-      message: `Refused: request id ${requestId} was already used for another request (${what}); nothing was done. Send a new request id for a new request.`,
+      message: `Refused: request id ${requestId} was already used for a different request (${what}); nothing was done. Submit this one as a new request (reopen the dialog, or send a new X-Request-Id).`,
       repeated: true,
     };
   }
@@ -121,7 +122,7 @@ export async function performOperation<S extends z.ZodType>(operation: Operation
   const failed = (error: unknown): { outcome: ActionOutcome; performed: Performed; detail: Record<string, Json> } => {
     const known = isAppError(error) && error.code !== "INTERNAL";
     const code = isAppError(error) ? error.code : "INTERNAL";
-    const message = known ? (error as Error).message : `Something went wrong (request ${ctx.requestId}); the server log has the details.`;
+    const message = known ? wellFormed((error as Error).message) : `Something went wrong (request ${ctx.requestId}); the server log has the details.`;
     if (!known) console.error(`[idem] ${operation.name} failed (request ${ctx.requestId})`, error);
     return { outcome: known ? "refused" : "error", detail: { message, code }, performed: { ok: false, kind: known ? "refused" : "error", code, message, repeated: false } };
   };

@@ -5,6 +5,7 @@ import { PENDING_CHANNEL } from "@/lib/ledger/protocol";
 import type { RunStatus } from "@/lib/ledger/schema";
 import { KEY_MAX_BYTES, PAYLOAD_MAX_BYTES } from "@/lib/ledger/spec";
 import { ValidationError } from "@/lib/errors";
+import { wellFormed } from "./text";
 
 /**
  * Re-running a failed run. Its key is spent (a redelivery replays the failure), so a retry is a new
@@ -70,7 +71,7 @@ export function parseEditedPayload(text: string): Json {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ValidationError("payload", `is not valid JSON (${error instanceof Error ? error.message : "parse error"})`);
+    throw new ValidationError("payload", `is not valid JSON (${error instanceof Error ? wellFormed(error.message) : "parse error"})`);
   }
   assertJson("payload", value);
   if (jsonByteLength(value) > PAYLOAD_MAX_BYTES) throw new ValidationError("payload", `must be at most ${PAYLOAD_MAX_BYTES} bytes as JSON`);

@@ -4,8 +4,9 @@ import { createLedger, type Ledger } from "@/lib/ledger/ledger";
 import type { Json } from "@/lib/ledger/json";
 import type { RunStatus } from "@/lib/ledger/schema";
 import { useTestDatabase } from "@/tests/helpers/db";
+import { waitFor } from "@/tests/helpers/wait";
 import { performOperation, type OperationContext } from "./perform";
-import { bulkRetryOperation, bulkRetrySchema, retryOperation, retrySchema } from "./run-operations";
+import { abandonOperation, abandonSchema, bulkRetryOperation, bulkRetrySchema, cancelOperation, cancelSchema, retryOperation, retrySchema } from "./run-operations";
 
 /**
  * The run operations as the console and the API perform them: role, request id, the operation and its
@@ -92,7 +93,7 @@ describe("retry through performOperation", () => {
     expect(other).toMatchObject({ ok: false, kind: "refused", code: "CONFLICT", repeated: true });
     if (other.ok) throw new Error("unreachable");
     expect(other.message).toBe(
-      `Refused: request id fixed-req-01 was already used for another request (run.retry on run #${a}); nothing was done. Send a new request id for a new request.`,
+      `Refused: request id fixed-req-01 was already used for a different request (run.retry on run #${a}); nothing was done. Submit this one as a new request (reopen the dialog, or send a new X-Request-Id).`,
     );
     expect(await childrenOf(sql, b)).toEqual([]);
 
@@ -142,6 +143,16 @@ describe("retry through performOperation", () => {
     expect(rows.filter((r) => r.outcome === "done").map((r) => r.detail.childRunId)).toEqual([children[0]!.id]);
     expect(new Set(rows.map((r) => r.request_id)).size).toBe(20);
     expect(rows.filter((r) => r.outcome === "refused").every((r) => r.detail.why === "already_retried" && r.detail.otherRunId === children[0]!.id)).toBe(true);
+  });
+
+  it("an edited payload that is not JSON is refused with the parser's reason, and audited, even when the reason quotes half an emoji", async () => {
+    const { sql } = db();
+    const parent = await failedRun(createLedger({ sql }), "send_email", "emoji-edit");
+    const form = await retryForm(sql, parent, { editPayload: "on", payload: "🔥💥✅" });
+    const performed = await performOperation(retryOperation, form, as(sql, "req-emoji-1"));
+    expect(performed).toMatchObject({ ok: false, kind: "refused", code: "VALIDATION", message: expect.stringMatching(/^payload: is not valid JSON \(Unexpected token '\uFFFD'/) });
+    expect(await childrenOf(sql, parent)).toEqual([]);
+    expect((await auditRows(sql)).map((r) => [r.outcome, r.detail.code])).toEqual([["refused", "VALIDATION"]]);
   });
 
   it("a viewer is refused by role, audited, and nothing is created", async () => {
@@ -207,5 +218,34 @@ describe("bulk retry through performOperation (the console's path)", () => {
     expect(await performOperation(bulkRetryOperation, input, as(sql, "req-bulk-fails"))).toMatchObject({ ok: false, kind: "error" });
     for (const id of ids) expect(await childrenOf(sql, id)).toEqual([]);
     expect((await auditRows(sql)).map((r) => [r.action, r.outcome])).toEqual([["run.retry_bulk", "error"]]);
+  });
+});
+
+describe("cancel and abandon through performOperation", () => {
+  it("audit what the operator saw: the attempt of the pending run, the lease token and expiry of the stuck one", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql, workerId: "gone" });
+    const pending = await ledger.claimRun({ task: "sync_crm", key: "c-1", payload: {}, maxAttempts: 3 });
+    if (pending.outcome !== "claimed") throw new Error("expected a claim");
+    await ledger.failRun(pending.lease, new Error("503"), { retryable: true, backoffMs: 60_000 });
+    const stale = cancelSchema.parse({ runId: String(pending.run.id), seenAttempt: "0", reason: "superseded" });
+    expect(await performOperation(cancelOperation, stale, as(sql, "req-cancel-stale"))).toMatchObject({ ok: false, kind: "refused", message: expect.stringMatching(/ran since you looked/) });
+    const fresh = cancelSchema.parse({ runId: String(pending.run.id), seenAttempt: "1", reason: "superseded" });
+    expect(await performOperation(cancelOperation, fresh, as(sql, "req-cancel-fresh"))).toMatchObject({ ok: true });
+
+    const stuck = await ledger.claimRun({ task: "sync_crm", key: "c-2", payload: {}, leaseMs: 100 });
+    if (stuck.outcome !== "claimed") throw new Error("expected a claim");
+    const [lease] = await sql<{ expires: Date }[]>`SELECT lease_expires_at AS expires FROM idem.task_runs WHERE id = ${stuck.run.id}`;
+    await waitFor(async () => (await sql`SELECT 1 FROM idem.task_runs WHERE id = ${stuck.run.id} AND lease_expires_at < now()`).length > 0, { what: "the lease to expire" });
+    const abandon = abandonSchema.parse({ runId: String(stuck.run.id), leaseToken: stuck.lease.token, seenLeaseExpiresAt: lease!.expires.toISOString(), reason: "host gone" });
+    expect(await performOperation(abandonOperation, abandon, as(sql, "req-abandon-1"))).toMatchObject({ ok: true });
+
+    const rows = await sql<{ action: string; outcome: string; precondition: Record<string, Json> }[]>`
+      SELECT action, outcome, precondition FROM idem.operator_actions ORDER BY id`;
+    expect(rows).toEqual([
+      { action: "run.cancel", outcome: "refused", precondition: { status: "pending", attempt: 0 } },
+      { action: "run.cancel", outcome: "done", precondition: { status: "pending", attempt: 1 } },
+      { action: "run.abandon", outcome: "done", precondition: { status: "running", leaseToken: stuck.lease.token, leaseExpiresAt: lease!.expires.toISOString() } },
+    ]);
   });
 });

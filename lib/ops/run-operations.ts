@@ -61,10 +61,17 @@ export const bulkRetrySchema = z.object({
 export const abandonSchema = z.object({
   runId,
   leaseToken: z.uuid("must be the lease token the page showed (a uuid)"),
+  // When the lease the page showed expired: recorded in the audit row as what the operator saw.
+  seenLeaseExpiresAt: z.preprocess(blankAsUnset, seenAt.optional()),
   reason: requiredReason,
 });
 
-export const cancelSchema = z.object({ runId, reason: requiredReason });
+export const cancelSchema = z.object({
+  runId,
+  // The attempt the page showed; the console always sends it, an API client may not (status-only then).
+  seenAttempt: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be the attempt the page showed" }).int().min(0).max(1_000_000).optional()),
+  reason: requiredReason,
+});
 
 const actorName = (ctx: OperationContext) => (ctx.actor.via === "api" ? `token:${ctx.actor.name}` : ctx.actor.name);
 
@@ -165,7 +172,7 @@ export const abandonOperation: Operation<typeof abandonSchema> = {
   transactional: true,
   schema: abandonSchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
-  precondition: (input) => ({ status: "running", leaseToken: input.leaseToken, leaseExpired: true }),
+  precondition: (input) => ({ status: "running", leaseToken: input.leaseToken, leaseExpiresAt: input.seenLeaseExpiresAt?.toISOString() ?? null }),
   reason: (input) => input.reason,
   run: async (input, ctx) => {
     const result = await abandonRun(ctx.sql, { runId: input.runId, leaseToken: input.leaseToken, actor: actorName(ctx), reason: input.reason });
@@ -182,10 +189,10 @@ export const cancelOperation: Operation<typeof cancelSchema> = {
   transactional: true,
   schema: cancelSchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
-  precondition: () => ({ status: "pending" }),
+  precondition: (input) => ({ status: "pending", attempt: input.seenAttempt ?? null }),
   reason: (input) => input.reason,
   run: async (input, ctx) => {
-    const result = await cancelRun(ctx.sql, { runId: input.runId, actor: actorName(ctx), reason: input.reason });
+    const result = await cancelRun(ctx.sql, { runId: input.runId, seenAttempt: input.seenAttempt, actor: actorName(ctx), reason: input.reason });
     throwIfMissing(result);
     return result.outcome === "done"
       ? { outcome: "done", message: result.message }

@@ -2,6 +2,7 @@ import "server-only";
 import type postgres from "postgres";
 import type { Json } from "@/lib/ledger/json";
 import { toOperatorAction, type OperatorAction } from "@/lib/ledger/rows";
+import { wellFormed } from "./text";
 
 export type ActionOutcome = "done" | "refused" | "error";
 
@@ -102,4 +103,27 @@ export async function auditFacets(sql: postgres.Sql): Promise<{ actors: string[]
     sql<{ action: string }[]>`SELECT DISTINCT action FROM idem.operator_actions ORDER BY action LIMIT 200`,
   ]);
   return { actors: actors.map((row) => row.actor), actions: actions.map((row) => row.action) };
+}
+
+/**
+ * A console attempt on a known target refused by validation, before any operation ran. Best effort:
+ * the answer to the operator does not depend on it. Its request id is `<request id>/invalid`, which
+ * no caller can send and findActionByRequest never matches.
+ */
+export async function recordInvalidAttempt(
+  sql: postgres.Sql,
+  attempt: { action: string; actor: string; role: string; target: { type: string; id: string }; requestId: string; field?: string; message: string },
+): Promise<void> {
+  await recordOperatorAction(sql, {
+    actor: attempt.actor,
+    actorRole: attempt.role,
+    action: attempt.action,
+    targetType: attempt.target.type,
+    targetId: attempt.target.id,
+    precondition: {},
+    outcome: "refused",
+    outcomeDetail: { why: "invalid", message: wellFormed(attempt.message), ...(attempt.field ? { field: wellFormed(attempt.field) } : {}) },
+    reason: null,
+    requestId: `${attempt.requestId}/invalid`,
+  }).catch((error: unknown) => console.error("[idem] could not audit a refused attempt", error));
 }

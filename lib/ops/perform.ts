@@ -40,6 +40,11 @@ export interface Operation<S extends z.ZodType> {
   precondition?: (input: z.output<S>) => Json;
   reason?: (input: z.output<S>) => string | null;
   /**
+   * The target of a request whose input failed validation, when the raw form still names it (a run
+   * id): the console audits such an attempt as refused, so the log shows it on that target.
+   */
+  rawTarget?: (raw: Record<string, string | string[]>) => { type: string; id: string } | null;
+  /**
    * Everything `run` changes is in Postgres and goes through ctx.sql: it then runs in one transaction
    * with its audit row (and the claim of its request id), so the log says "done" exactly when it was
    * done. An operation that also changes Redis (lock release) cannot roll back with Postgres, so it is

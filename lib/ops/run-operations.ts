@@ -73,6 +73,10 @@ export const cancelSchema = z.object({
   reason: requiredReason,
 });
 
+/** A run named by the raw form (before validation), for auditing an attempt whose other fields were invalid. */
+const rawRunTarget = (raw: Record<string, string | string[]>) =>
+  typeof raw.runId === "string" && /^[1-9]\d{0,15}$/.test(raw.runId) ? { type: "run", id: raw.runId } : null;
+
 const actorName = (ctx: OperationContext) => (ctx.actor.via === "api" ? `token:${ctx.actor.name}` : ctx.actor.name);
 
 /** A run that does not exist is not a refusal of its state: the API answers 404, the console the same message. */
@@ -92,6 +96,7 @@ export const retryOperation: Operation<typeof retrySchema> = {
   name: "run.retry",
   role: "operator",
   transactional: true,
+  rawTarget: rawRunTarget,
   schema: retrySchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
   precondition: (input) => ({
@@ -170,6 +175,7 @@ export const abandonOperation: Operation<typeof abandonSchema> = {
   name: "run.abandon",
   role: "operator",
   transactional: true,
+  rawTarget: rawRunTarget,
   schema: abandonSchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
   precondition: (input) => ({ status: "running", leaseToken: input.leaseToken, leaseExpiresAt: input.seenLeaseExpiresAt?.toISOString() ?? null }),
@@ -187,6 +193,7 @@ export const cancelOperation: Operation<typeof cancelSchema> = {
   name: "run.cancel",
   role: "operator",
   transactional: true,
+  rawTarget: rawRunTarget,
   schema: cancelSchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
   precondition: (input) => ({ status: "pending", attempt: input.seenAttempt ?? null }),

@@ -170,6 +170,41 @@ test("the same retry submission reaching the server twice at once creates one ch
   }
 });
 
+test("an attempt refused by validation is audited as refused on its run, and the corrected submission still goes through", async ({ page }) => {
+  const parentId = await failedRun(ledger, task, "receipt-2026-0049", { order: 49 });
+  const run = new RunDetailPage(page);
+  await run.goto(parentId);
+  await run.loaded();
+  await run.retryButton().click();
+  await run.reason().fill("relay back");
+  const action = await captureAction(page, () => run.confirm("Retry under a new key").click());
+  const operator = await clientFor("operator");
+  try {
+    // The same dialog's request with a seen state the page never sends.
+    const invalid = await replayAction(operator, action, { fields: { seenRetries: "-3" } });
+    expect(refusal(invalid)).toMatch(/^seenRetries: /);
+    expect(await childrenOf(sql, parentId)).toEqual([]);
+    const rows = await sql<{ outcome: string; request_id: string; detail: { why?: string; field?: string } }[]>`
+      SELECT outcome, request_id, outcome_detail AS detail FROM idem.operator_actions WHERE target_type = 'run' AND target_id = ${String(parentId)} ORDER BY id`;
+    expect(rows).toEqual([{ outcome: "refused", request_id: expect.stringMatching(/\/invalid$/), detail: expect.objectContaining({ why: "invalid", field: "seenRetries" }) }]);
+
+    // The corrected submission (the same request id) is not answered with that refusal: it retries.
+    const corrected = await replayAction(operator, action);
+    expect(corrected.state).toMatchObject({ ok: true, message: expect.stringMatching(/^Retry created/) });
+    expect(await childrenOf(sql, parentId)).toHaveLength(1);
+
+    const audit = new AuditPage(page);
+    await audit.goto({ action: "run.retry" });
+    const onRun = audit.rowsFor(`run:${parentId}`, "run.retry");
+    await expect(onRun).toHaveCount(2);
+    await expect(onRun.nth(1)).toHaveAttribute("data-outcome", "refused");
+    await expect(onRun.nth(1)).toContainText("seenRetries");
+    await expect(onRun.nth(0)).toHaveAttribute("data-outcome", "done");
+  } finally {
+    await operator.dispose();
+  }
+});
+
 test("an edited payload is checked as JSON and its difference shown before confirming", async ({ page }, testInfo) => {
   const payload = { order: 44, to: "ana@example.com", template: "receipt", locale: "en" };
   const parentId = await failedRun(ledger, task, "receipt-2026-0044", payload);

@@ -40,6 +40,12 @@ export interface Operation<S extends z.ZodType> {
   precondition?: (input: z.output<S>) => Json;
   reason?: (input: z.output<S>) => string | null;
   /**
+   * Keep the result's data in the audit row, so a resubmission of the request gets it back (the
+   * retry's child). Off by default: data may be a secret shown once (a new API token, a generated
+   * password), which must never reach the append-only log.
+   */
+  replayData?: boolean;
+  /**
    * The target of a request whose input failed validation, when the raw form still names it (a run
    * id): the console audits such an attempt as refused, so the log shows it on that target.
    */
@@ -138,8 +144,8 @@ export async function performOperation<S extends z.ZodType>(operation: Operation
   const resultDetail = (result: OperationResult): Record<string, Json> => ({
     message: result.message,
     ...asObject(result.detail),
-    // Kept so that a resubmission gets the same data back (the child run to link to).
-    ...(result.outcome === "done" && result.data !== undefined ? { data: result.data } : {}),
+    // Kept so that a resubmission gets the same data back (the child run to link to), where that is allowed.
+    ...(operation.replayData && result.outcome === "done" && result.data !== undefined ? { data: result.data } : {}),
   });
 
   if (!hasRole(ctx.actor.role, operation.role)) {

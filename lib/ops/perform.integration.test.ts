@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { fingerprintOf } from "@/lib/ledger/json";
 import { useTestDatabase } from "@/tests/helpers/db";
 import { performOperation, type Operation } from "./perform";
 
@@ -15,7 +16,25 @@ const issueSecret = (replayData: boolean): Operation<z.ZodObject<{ name: z.ZodSt
   run: async () => ({ outcome: "done", message: "Issued.", data: { secret: "idem_s3cr3t" } }),
 });
 
+const createAccount: Operation<z.ZodObject<{ username: z.ZodString; password: z.ZodString }>> = {
+  name: "test.create_account",
+  role: "admin",
+  schema: z.object({ username: z.string(), password: z.string() }),
+  target: (input) => ({ type: "user", id: input.username }),
+  run: async () => ({ outcome: "done", message: "Created." }),
+};
+
 describe("performOperation", () => {
+  it("tells requests apart by what the audit row shows, without putting a hash of a password in the log", async () => {
+    const { sql } = db();
+    const ctx = { actor: { name: "ada", role: "admin" as const, via: "console" as const }, requestId: "req-account-1", sql };
+    await performOperation(createAccount, { username: "bob", password: "hunter2" }, ctx);
+    const [row] = await sql<{ hash: string }[]>`SELECT outcome_detail->>'requestHash' AS hash FROM idem.operator_actions WHERE request_id = 'req-account-1'`;
+    expect(row!.hash).toBe(fingerprintOf({ action: "test.create_account", target: { type: "user", id: "bob" }, precondition: {}, reason: null, extra: null }));
+    // The same id for another target is another request.
+    expect(await performOperation(createAccount, { username: "eve", password: "x" }, ctx)).toMatchObject({ ok: false, code: "CONFLICT", repeated: true });
+  });
+
   it("never writes an operation's data to the audit log unless the operation asks for it to be replayed", async () => {
     const { sql } = db();
     const ctx = (requestId: string) => ({ actor: { name: "ada", role: "admin" as const, via: "console" as const }, requestId, sql });

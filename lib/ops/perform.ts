@@ -40,6 +40,11 @@ export interface Operation<S extends z.ZodType> {
   precondition?: (input: z.output<S>) => Json;
   reason?: (input: z.output<S>) => string | null;
   /**
+   * What else, besides target, precondition and reason, tells two requests apart (a retry's edited
+   * payload): part of the request's hash. Never a secret (see requestHashOf).
+   */
+  requestIdentity?: (input: z.output<S>) => Json;
+  /**
    * Keep the result's data in the audit row, so a resubmission of the request gets it back (the
    * retry's child). Off by default: data may be a secret shown once (a new API token, a generated
    * password), which must never reach the append-only log.
@@ -74,10 +79,15 @@ function asObject(value: Json | undefined): Record<string, Json> {
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : value === undefined ? {} : { value };
 }
 
-/** What a request asked for: the same request id sent again must ask for the same thing to get the first answer. */
-function requestHashOf(action: string, target: { type: string; id: string }, input: unknown): string {
-  // A JSON round trip turns the parsed input (Dates, undefined fields) into plain JSON first.
-  return fingerprintOf(JSON.parse(JSON.stringify({ action, target, input: input ?? null }) as string) as Json);
+/**
+ * What a request asked for: the same request id sent again must ask for the same thing to get the
+ * first answer. Built from what the audit row shows anyway (action, target, precondition, reason)
+ * plus what an operation adds (requestIdentity), never the whole input: an input may hold a password,
+ * and an unsalted hash of it must not land in the append-only log.
+ */
+function requestHashOf(identity: { action: string; target: { type: string; id: string }; precondition: Json; reason: string | null; extra: unknown }): string {
+  // A JSON round trip turns Dates and undefined fields into plain JSON first.
+  return fingerprintOf(JSON.parse(JSON.stringify(identity) as string) as Json);
 }
 
 /** The first answer to a request id, given again; or a refusal when the id now comes with another request. */
@@ -116,7 +126,7 @@ export async function performOperation<S extends z.ZodType>(operation: Operation
   const precondition = operation.precondition?.(input) ?? {};
   const reason = operation.reason?.(input) ?? null;
   const actor = ctx.actor.via === "api" ? `token:${ctx.actor.name}` : ctx.actor.name;
-  const requestHash = requestHashOf(operation.name, target, input);
+  const requestHash = requestHashOf({ action: operation.name, target, precondition, reason, extra: operation.requestIdentity?.(input) ?? null });
   const audit = (sql: postgres.Sql, outcome: ActionOutcome, detail: Record<string, Json>) =>
     recordOperatorAction(sql, {
       actor,

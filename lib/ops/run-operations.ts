@@ -97,6 +97,7 @@ export const retryOperation: Operation<typeof retrySchema> = {
   role: "operator",
   transactional: true,
   replayData: true,
+  requestIdentity: (input) => (input.editPayload ? (input.payload ?? "") : null),
   rawTarget: rawRunTarget,
   schema: retrySchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),

@@ -31,16 +31,17 @@ export async function recordOperatorAction(sql: postgres.Sql | postgres.Transact
 }
 
 /**
- * The same actor's previous request with this request id: a double-submitted form gets the first
- * answer back, and an id reused for another request is recognised as such (performOperation compares
- * what was asked). Request ids are the caller's (a form's hidden field, an API client's X-Request-Id),
- * so another actor's id is never matched: it must neither block nor reveal someone else's action.
- * Bulk operations write their per-item rows under `<request id>/<n>`, which no caller can send.
+ * The same actor's earlier attempts with this request id, oldest first: a double-submitted form gets
+ * the first answer back, and an id reused for another request is recognised as such (performOperation
+ * compares what was asked). Request ids are the caller's (a form's hidden field, an API client's
+ * X-Request-Id), so another actor's id is never matched: it must neither block nor reveal someone
+ * else's action. Bulk operations write their per-item rows under `<request id>/<n>`, which no caller
+ * can send. Several rows share an id only when refused attempts were corrected and resubmitted.
  */
-export async function findActionByRequest(sql: postgres.Sql | postgres.TransactionSql, requestId: string, actor: string): Promise<OperatorAction | null> {
+export async function findActionsByRequest(sql: postgres.Sql | postgres.TransactionSql, requestId: string, actor: string): Promise<OperatorAction[]> {
   const rows = await sql<Record<string, unknown>[]>`
-    SELECT * FROM idem.operator_actions WHERE request_id = ${requestId} AND actor = ${actor} ORDER BY id LIMIT 1`;
-  return rows[0] ? toOperatorAction(rows[0]) : null;
+    SELECT * FROM idem.operator_actions WHERE request_id = ${requestId} AND actor = ${actor} ORDER BY id LIMIT 100`;
+  return rows.map(toOperatorAction);
 }
 
 /**
@@ -108,7 +109,7 @@ export async function auditFacets(sql: postgres.Sql): Promise<{ actors: string[]
 /**
  * A console attempt on a known target refused by validation, before any operation ran. Best effort:
  * the answer to the operator does not depend on it. Its request id is `<request id>/invalid`, which
- * no caller can send and findActionByRequest never matches.
+ * no caller can send and findActionsByRequest never matches.
  */
 export async function recordInvalidAttempt(
   sql: postgres.Sql,

@@ -6,7 +6,7 @@ import { isAppError } from "@/lib/errors";
 import { fingerprintOf, type Json } from "@/lib/ledger/json";
 import type { OperatorAction } from "@/lib/ledger/rows";
 import { wellFormed } from "./text";
-import { claimRequestId, findActionByRequest, recordOperatorAction, type ActionOutcome } from "./audit";
+import { claimRequestId, findActionsByRequest, recordOperatorAction, type ActionOutcome } from "./audit";
 
 /** Who is acting: a signed-in user in the console, or an API token. */
 export interface Actor {
@@ -90,26 +90,34 @@ function requestHashOf(identity: { action: string; target: { type: string; id: s
   return fingerprintOf(JSON.parse(JSON.stringify(identity) as string) as Json);
 }
 
-/** The first answer to a request id, given again; or a refusal when the id now comes with another request. */
-function replay(earlier: OperatorAction, requestHash: string, requestId: string, action: string, target: { type: string; id: string }): Performed {
-  const detail = asObject(earlier.outcomeDetail as Json);
-  const sameRequest =
+/**
+ * What to answer a request id that was seen before: the first answer again when this is the same
+ * request; a refusal when the id already did something else (so "ok" never answers a request that
+ * did nothing); null, to go ahead, when the id's earlier requests were all refused or failed (the
+ * same form corrected and submitted again: those did nothing).
+ */
+function replay(earlier: readonly OperatorAction[], requestHash: string, requestId: string, action: string, target: { type: string; id: string }): Performed | null {
+  const details = earlier.map((row) => ({ row, detail: asObject(row.outcomeDetail as Json) }));
+  const same = details.find(({ row, detail }) =>
     typeof detail.requestHash === "string"
       ? detail.requestHash === requestHash
-      : earlier.action === action && earlier.targetType === target.type && earlier.targetId === target.id;
-  if (!sameRequest) {
-    const what = earlier.targetType === "run" ? `${earlier.action} on run #${earlier.targetId}` : `${earlier.action} on ${earlier.targetType} ${earlier.targetId}`;
-    return {
-      ok: false,
-      kind: "refused",
-      code: "CONFLICT",
-      message: `Refused: request id ${requestId} was already used for a different request (${what}); nothing was done. Submit this one as a new request (reopen the dialog, or send a new X-Request-Id).`,
-      repeated: true,
-    };
+      : row.action === action && row.targetType === target.type && row.targetId === target.id,
+  );
+  if (same) {
+    const message = `Already submitted: ${typeof same.detail.message === "string" ? same.detail.message : same.row.outcome}`;
+    if (same.row.outcome === "done") return { ok: true, message, ...(same.detail.data === undefined ? {} : { data: same.detail.data }), repeated: true };
+    return { ok: false, kind: "refused", code: "CONFLICT", message, repeated: true };
   }
-  const message = `Already submitted: ${typeof detail.message === "string" ? detail.message : earlier.outcome}`;
-  if (earlier.outcome === "done") return { ok: true, message, ...(detail.data === undefined ? {} : { data: detail.data }), repeated: true };
-  return { ok: false, kind: "refused", code: "CONFLICT", message, repeated: true };
+  const done = earlier.find((row) => row.outcome === "done");
+  if (!done) return null;
+  const what = done.targetType === "run" ? `${done.action} on run #${done.targetId}` : `${done.action} on ${done.targetType} ${done.targetId}`;
+  return {
+    ok: false,
+    kind: "refused",
+    code: "CONFLICT",
+    message: `Refused: request id ${requestId} was already used for a different request (${what}); nothing was done. Submit this one as a new request (reopen the dialog, or send a new X-Request-Id).`,
+    repeated: true,
+  };
 }
 
 /**
@@ -167,8 +175,8 @@ export async function performOperation<S extends z.ZodType>(operation: Operation
     try {
       return await ctx.sql.begin(async (tx) => {
         await claimRequestId(tx, actor, ctx.requestId);
-        const earlier = await findActionByRequest(tx, ctx.requestId, actor);
-        if (earlier) return replay(earlier, requestHash, ctx.requestId, operation.name, target);
+        const earlier = replay(await findActionsByRequest(tx, ctx.requestId, actor), requestHash, ctx.requestId, operation.name, target);
+        if (earlier) return earlier;
         let outcome: ActionOutcome;
         let detail: Record<string, Json>;
         let performed: Performed;
@@ -193,8 +201,8 @@ export async function performOperation<S extends z.ZodType>(operation: Operation
   }
 
   // Not transactional: whatever run does outside Postgres has happened once it returns, so it is audited right after.
-  const earlier = await findActionByRequest(ctx.sql, ctx.requestId, actor);
-  if (earlier) return replay(earlier, requestHash, ctx.requestId, operation.name, target);
+  const earlier = replay(await findActionsByRequest(ctx.sql, ctx.requestId, actor), requestHash, ctx.requestId, operation.name, target);
+  if (earlier) return earlier;
   try {
     const result = await operation.run(input, ctx);
     await audit(ctx.sql, result.outcome, resultDetail(result));

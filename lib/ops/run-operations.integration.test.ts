@@ -108,6 +108,21 @@ describe("retry through performOperation", () => {
     ]);
   });
 
+  it("a request id whose earlier request was refused may carry the corrected request: it runs, and each is replayed as itself", async () => {
+    const { sql } = db();
+    const parent = await failedRun(createLedger({ sql }), "send_email", "corrected");
+    const form = await retryForm(sql, parent);
+    // First submitted with a stale view (refused), then with the fresh one under the same id.
+    const stale = { ...form, seenRetries: 3 };
+    expect(await performOperation(retryOperation, stale, as(sql, "req-corrected-1"))).toMatchObject({ ok: false, kind: "refused", repeated: false });
+    const fresh = await performOperation(retryOperation, form, as(sql, "req-corrected-1"));
+    expect(fresh).toMatchObject({ ok: true, repeated: false });
+    expect(await childrenOf(sql, parent)).toHaveLength(1);
+    expect(await performOperation(retryOperation, form, as(sql, "req-corrected-1"))).toMatchObject({ ok: true, repeated: true });
+    expect(await performOperation(retryOperation, stale, as(sql, "req-corrected-1"))).toMatchObject({ ok: false, repeated: true, message: expect.stringMatching(/^Already submitted: Refused/) });
+    expect((await auditRows(sql)).map((r) => r.outcome)).toEqual(["refused", "done"]);
+  });
+
   it("the same request id submitted 10 times at once runs once: one child, one audit row, every answer links the child", async () => {
     const { sql, connect } = db();
     const parent = await failedRun(createLedger({ sql }), "charge_invoice", "double-click");

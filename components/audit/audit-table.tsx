@@ -22,6 +22,14 @@ function compact(value: unknown, max = 200): { short: string; full: string } {
   return { short: full.length > max ? `${full.slice(0, max)}…` : full, full };
 }
 
+/** The run an action created (a retry's child), from its outcome detail, so the log links both ends. */
+function createdRunOf(entry: OperatorAction): number | null {
+  const detail = entry.outcomeDetail;
+  if (entry.outcome !== "done" || !detail || typeof detail !== "object" || Array.isArray(detail)) return null;
+  const child = (detail as { childRunId?: unknown }).childRunId;
+  return typeof child === "number" && Number.isSafeInteger(child) && child > 0 ? child : null;
+}
+
 function why(entry: OperatorAction): string | null {
   const detail = entry.outcomeDetail;
   if (detail && typeof detail === "object" && !Array.isArray(detail)) {
@@ -57,6 +65,7 @@ export function AuditTable({ entries, now }: { entries: OperatorAction[]; now: D
           const precondition = compact(entry.precondition);
           const message = why(entry);
           const targetLabel = entry.targetType === "run" ? `run #${entry.targetId}` : `${entry.targetType} ${entry.targetId}`;
+          const created = createdRunOf(entry);
           return (
             <Tr key={entry.id} className="align-top" data-testid="audit-row" data-id={entry.id} data-action={entry.action} data-outcome={entry.outcome} data-target={`${entry.targetType}:${entry.targetId}`}>
               <Td className="whitespace-nowrap text-xs text-zinc-600">
@@ -82,6 +91,14 @@ export function AuditTable({ entries, now }: { entries: OperatorAction[]; now: D
                 ) : (
                   <span className="block truncate font-mono text-xs text-zinc-700" title={entry.targetId}>
                     <Literal text={targetLabel} />
+                  </span>
+                )}
+                {created !== null && (
+                  <span className="mt-0.5 block whitespace-nowrap text-[11px] text-zinc-500" data-testid="audit-created">
+                    created{" "}
+                    <Link href={`/runs/${created}` as Route} className="font-mono font-medium text-sky-700 hover:underline">
+                      run #{created}
+                    </Link>
                   </span>
                 )}
               </Td>

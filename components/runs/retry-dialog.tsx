@@ -5,6 +5,7 @@ import type { Route } from "next";
 import { useId, useMemo, useRef, useState } from "react";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { Textarea } from "@/components/ui/form";
+import { escapeInvisible } from "@/components/ui/invisible";
 import { formatAbsolute } from "@/components/ui/time";
 import type { ServerAction } from "@/lib/action-state";
 import { diffPayloads, formatPath, type DiffEntry } from "@/lib/ledger/payload-diff";
@@ -17,8 +18,8 @@ export interface RetryTarget {
   status: string;
   updatedAt: string;
   lineageRetries: number;
-  /** `<root key>#retry-<n>`, as the server will derive it from the same seen state. */
-  nextKey: string;
+  /** `<root key>#retry-<n>`, as the server derives it from the same seen state (lib/ops/retry.ts); null if none is free. */
+  nextKey: string | null;
   errorClass: string | null;
 }
 
@@ -54,7 +55,7 @@ export function RetryDialog({ action, run }: { action: ServerAction; run: RetryT
           <dt className="text-zinc-500">Key</dt>
           <dd>
             <code className="break-all rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs text-zinc-900" data-testid="retry-key">
-              {run.nextKey}
+              {run.nextKey ?? "none free: the retry will be refused"}
             </code>
           </dd>
           <dt className="text-zinc-500">Payload</dt>
@@ -153,8 +154,9 @@ function PayloadEditor({ original }: { original: unknown }) {
 
 const kindLabel: Record<DiffEntry["kind"], string> = { added: "added", removed: "removed", changed: "changed", moved: "moved" };
 
+/** A value as the diff shows it: invisible and bidi characters escaped, as in the run's own payload diff. */
 function show(value: unknown): string {
-  const text = value === undefined ? "undefined" : JSON.stringify(value);
+  const text = value === undefined ? "undefined" : escapeInvisible(JSON.stringify(value));
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
@@ -168,7 +170,7 @@ function EditDiff({ entries, truncated }: { entries: DiffEntry[]; truncated: boo
         <tbody className="font-mono">
           {entries.map((entry, i) => (
             <tr key={i} className="border-t border-amber-100 align-top" data-testid="retry-diff-entry" data-kind={entry.kind}>
-              <td className="py-1 pr-2 text-zinc-800">{formatPath(entry.path)}</td>
+              <td className="py-1 pr-2 text-zinc-800">{escapeInvisible(formatPath(entry.path))}</td>
               <td className="py-1 pr-2 font-sans text-zinc-600">{kindLabel[entry.kind]}</td>
               <td className="max-w-48 break-all py-1 pr-2 text-red-800">
                 {entry.kind === "removed" || entry.kind === "changed" ? <del>{show(entry.before)}</del> : null}

@@ -4,7 +4,6 @@ import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { RelativeTime } from "@/components/ui/time";
 import { hasRole, type Role } from "@/lib/auth/roles";
 import type { RunDetail } from "@/lib/ledger/queries";
-import { retryKeyFor, rootKeyOf } from "@/lib/ops/retry-key";
 import { RetryDialog } from "./retry-dialog";
 
 /**
@@ -13,7 +12,7 @@ import { RetryDialog } from "./retry-dialog";
  * pending run. Each form carries what the page showed (status, updated_at, lineage size, lease
  * token): the server's compare-and-set refuses if the run has changed since.
  */
-export function RunActions({ run, role }: { run: RunDetail; role: Role }): ReactNode {
+export function RunActions({ run, role, nextRetryKey }: { run: RunDetail; role: Role; nextRetryKey: string | null }): ReactNode {
   if (!hasRole(role, "operator")) return null;
   const errorClass = typeof run.error === "object" && run.error !== null && !Array.isArray(run.error) ? (run.error as { class?: unknown }).class : null;
 
@@ -28,7 +27,7 @@ export function RunActions({ run, role }: { run: RunDetail; role: Role }): React
           status: run.status,
           updatedAt: run.updatedAt.toISOString(),
           lineageRetries: run.lineageRetries,
-          nextKey: retryKeyFor(rootKeyOf(run), run.lineageRetries),
+          nextKey: nextRetryKey,
           errorClass: typeof errorClass === "string" ? errorClass : null,
         }}
       />
@@ -44,7 +43,7 @@ export function RunActions({ run, role }: { run: RunDetail; role: Role }): React
         title={`Mark run #${run.id} abandoned`}
         confirmLabel="Mark abandoned"
         requireReason
-        hidden={{ runId: String(run.id), leaseToken: run.leaseToken }}
+        hidden={{ runId: String(run.id), leaseToken: run.leaseToken, seenLeaseExpiresAt: run.leaseExpiresAt?.toISOString() ?? "" }}
       >
         <div className="flex flex-col gap-2">
           <p>
@@ -71,11 +70,11 @@ export function RunActions({ run, role }: { run: RunDetail; role: Role }): React
         title={`Cancel run #${run.id}`}
         confirmLabel="Cancel the run"
         requireReason
-        hidden={{ runId: String(run.id) }}
+        hidden={{ runId: String(run.id), seenAttempt: String(run.attempt) }}
       >
         <p>
           The run will not be executed: it becomes <strong>cancelled</strong>, and a later submission of its key replays the cancellation. Refused if
-          a worker has picked it up since this page loaded.
+          a worker has picked it up since this page loaded (attempt {run.attempt} as you see it), even if it is pending again.
         </p>
       </ConfirmDialog>
     );

@@ -7,6 +7,7 @@ import type { ActionState } from "@/lib/action-state";
 import { getSql } from "@/lib/db";
 import { findUnstorableText } from "@/lib/ledger/json";
 import { firstIssue } from "@/lib/params/registry";
+import { recordInvalidAttempt } from "@/lib/ops/audit";
 import { performOperation, type Operation, type OperationResult } from "@/lib/ops/perform";
 import { isSameOrigin } from "./action-request";
 import { getSession, requestMeta, type RequestMeta } from "./current";
@@ -76,14 +77,16 @@ export function defineAction<S extends z.ZodType>(config: ActionConfig<S>) {
     if ((!parsed.success || unstorable) && !hasRole(user.role, config.role)) {
       return { ok: false, error: `Your role (${user.role}) cannot do this; it needs ${config.role}.` };
     }
-    if (!parsed.success) {
-      const { field, message } = firstIssue(parsed.error, "input");
-      return { ok: false, error: message, field };
+    if (!parsed.success || unstorable) {
+      const refused = parsed.success ? { field: unstorable!.path, message: `${unstorable!.path}: ${unstorable!.message}` } : firstIssue(parsed.error, "input");
+      const target = config.rawTarget?.(raw);
+      // Audited under `<request id>/invalid`, so the same dialog's corrected submission is not answered with this refusal.
+      if (target) await recordInvalidAttempt(getSql(), { action: config.name, actor: user.username, role: user.role, target, requestId, ...refused });
+      return { ok: false, error: refused.message, field: refused.field };
     }
-    if (unstorable) return { ok: false, error: `${unstorable.path}: ${unstorable.message}`, field: unstorable.path };
 
     const sql = getSql();
-    const performed = await performOperation({ ...config, run: (input, ctx) => config.run(input, { user, requestId: ctx.requestId, sql, meta }) }, parsed.data, {
+    const performed = await performOperation({ ...config, run: (input, ctx) => config.run(input, { user, requestId: ctx.requestId, sql: ctx.sql, meta }) }, parsed.data, {
       actor: { name: user.username, role: user.role, via: "console" },
       requestId,
       sql,

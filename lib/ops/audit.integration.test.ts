@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "@/tests/helpers/db";
-import { findActionByRequest, listOperatorActions, recordOperatorAction, type AuditEntry } from "./audit";
+import { findActionsByRequest, listOperatorActions, recordOperatorAction, type AuditEntry } from "./audit";
 
 const db = useTestDatabase();
 
@@ -57,13 +57,17 @@ describe("the audit log", () => {
     expect((await listOperatorActions(sql, { limit: 50, to: new Date(Date.now() + 60_000), actor: "olivia" })).entries).toHaveLength(6);
   });
 
-  it("recognises a resubmission by request id only for the same actor and action", async () => {
+  it("finds a request id's earlier attempts only for the same actor, whatever the action, oldest first", async () => {
     const { sql } = db();
     await recordOperatorAction(sql, entry({ actor: "viewer", actorRole: "viewer", outcome: "refused", requestId: "req-shared-1" }));
     // Someone else's attempt under the same id neither blocks nor answers this actor's request.
-    expect(await findActionByRequest(sql, "run.retry", "req-shared-1", "olivia")).toBeNull();
-    await recordOperatorAction(sql, entry({ requestId: "req-shared-1" }));
-    expect(await findActionByRequest(sql, "run.retry", "req-shared-1", "olivia")).toMatchObject({ actor: "olivia", outcome: "done" });
-    expect(await findActionByRequest(sql, "run.cancel", "req-shared-1", "olivia")).toBeNull();
+    expect(await findActionsByRequest(sql, "req-shared-1", "olivia")).toEqual([]);
+    await recordOperatorAction(sql, entry({ outcome: "refused", requestId: "req-shared-1" }));
+    await recordOperatorAction(sql, entry({ action: "run.cancel", requestId: "req-shared-1" }));
+    expect((await findActionsByRequest(sql, "req-shared-1", "olivia")).map((row) => [row.action, row.outcome])).toEqual([
+      ["run.retry", "refused"],
+      ["run.cancel", "done"],
+    ]);
+    expect(await findActionsByRequest(sql, "req-shared-2", "olivia")).toEqual([]);
   });
 });

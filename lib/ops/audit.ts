@@ -2,6 +2,7 @@ import "server-only";
 import type postgres from "postgres";
 import type { Json } from "@/lib/ledger/json";
 import { toOperatorAction, type OperatorAction } from "@/lib/ledger/rows";
+import { wellFormed } from "./text";
 
 export type ActionOutcome = "done" | "refused" | "error";
 
@@ -30,14 +31,26 @@ export async function recordOperatorAction(sql: postgres.Sql | postgres.Transact
 }
 
 /**
- * The same actor's previous attempt with the same request id: a double-submitted form gets the first
- * answer back. Request ids are the caller's (a form's hidden field, an API client's X-Request-Id), so
- * another actor's id is never matched: it must neither block nor reveal someone else's action.
+ * The same actor's earlier attempts with this request id, oldest first: a double-submitted form gets
+ * the first answer back, and an id reused for another request is recognised as such (performOperation
+ * compares what was asked). Request ids are the caller's (a form's hidden field, an API client's
+ * X-Request-Id), so another actor's id is never matched: it must neither block nor reveal someone
+ * else's action. Bulk operations write their per-item rows under `<request id>/<n>`, which no caller
+ * can send. Several rows share an id only when refused attempts were corrected and resubmitted.
  */
-export async function findActionByRequest(sql: postgres.Sql, action: string, requestId: string, actor: string): Promise<OperatorAction | null> {
+export async function findActionsByRequest(sql: postgres.Sql | postgres.TransactionSql, requestId: string, actor: string): Promise<OperatorAction[]> {
   const rows = await sql<Record<string, unknown>[]>`
-    SELECT * FROM idem.operator_actions WHERE request_id = ${requestId} AND action = ${action} AND actor = ${actor} ORDER BY id LIMIT 1`;
-  return rows[0] ? toOperatorAction(rows[0]) : null;
+    SELECT * FROM idem.operator_actions WHERE request_id = ${requestId} AND actor = ${actor} ORDER BY id LIMIT 100`;
+  return rows.map(toOperatorAction);
+}
+
+/**
+ * Claims a request id for the rest of the transaction: a concurrent submission of the same id by the
+ * same actor waits here until this one commits, then finds its audit row. A 64-bit hash of the pair
+ * keys the advisory lock; two different pairs sharing a hash only wait for each other, never merge.
+ */
+export async function claimRequestId(tx: postgres.TransactionSql, actor: string, requestId: string): Promise<void> {
+  await tx`SELECT pg_advisory_xact_lock(hashtextextended(${`idem.request:${actor}\n${requestId}`}::text, 0))`;
 }
 
 export interface AuditQuery {
@@ -91,4 +104,27 @@ export async function auditFacets(sql: postgres.Sql): Promise<{ actors: string[]
     sql<{ action: string }[]>`SELECT DISTINCT action FROM idem.operator_actions ORDER BY action LIMIT 200`,
   ]);
   return { actors: actors.map((row) => row.actor), actions: actions.map((row) => row.action) };
+}
+
+/**
+ * A console attempt on a known target refused by validation, before any operation ran. Best effort:
+ * the answer to the operator does not depend on it. Its request id is `<request id>/invalid`, which
+ * no caller can send and findActionsByRequest never matches.
+ */
+export async function recordInvalidAttempt(
+  sql: postgres.Sql,
+  attempt: { action: string; actor: string; role: string; target: { type: string; id: string }; requestId: string; field?: string; message: string },
+): Promise<void> {
+  await recordOperatorAction(sql, {
+    actor: attempt.actor,
+    actorRole: attempt.role,
+    action: attempt.action,
+    targetType: attempt.target.type,
+    targetId: attempt.target.id,
+    precondition: {},
+    outcome: "refused",
+    outcomeDetail: { why: "invalid", message: wellFormed(attempt.message), ...(attempt.field ? { field: wellFormed(attempt.field) } : {}) },
+    reason: null,
+    requestId: `${attempt.requestId}/invalid`,
+  }).catch((error: unknown) => console.error("[idem] could not audit a refused attempt", error));
 }

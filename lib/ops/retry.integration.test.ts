@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { createLedger, type Ledger } from "@/lib/ledger/ledger";
@@ -5,7 +6,7 @@ import type { Json } from "@/lib/ledger/json";
 import type { RunStatus } from "@/lib/ledger/schema";
 import { useTestDatabase } from "@/tests/helpers/db";
 import { waitFor } from "@/tests/helpers/wait";
-import { parseEditedPayload, retryRun, retryRuns, type RetrySeen } from "./retry";
+import { parseEditedPayload, previewRetryKey, retryRun, type RetrySeen } from "./retry";
 
 const db = useTestDatabase();
 
@@ -186,14 +187,105 @@ describe("retryRun", () => {
     if (r2.outcome !== "created") throw new Error("expected retry-2");
     await sql`UPDATE idem.task_runs SET status = 'succeeded', finished_at = now(), updated_at = now() WHERE id = ${r2.childId}`;
 
-    // Retrying the root again: its own child failed, but the operation succeeded further down.
+    // Retrying the root again: its own child failed, but a retry further down its line succeeded,
+    // and a lightly edited payload does not get around that.
     const result = await retryRun(sql, { runId: root, seen: await seenOf(sql, root), ...who });
-    expect(result).toMatchObject({ outcome: "refused", why: "operation_succeeded", otherRunId: r2.childId });
-    expect(result.message).toBe(`Refused: the same operation (same payload fingerprint) already succeeded in this lineage, as run #${r2.childId}.`);
+    expect(result).toMatchObject({ outcome: "refused", why: "retry_succeeded", otherRunId: r2.childId });
+    expect(result.message).toBe(`Refused: a retry of run #${root} already succeeded (run #${r2.childId}).`);
+    const edited = await retryRun(sql, { runId: root, seen: await seenOf(sql, root), payload: { event: "invoice.paid", id: 1, note: "again" }, ...who });
+    expect(edited).toMatchObject({ outcome: "refused", why: "retry_succeeded", otherRunId: r2.childId });
+    // retry-1 too: its child succeeded.
+    expect(await retryRun(sql, { runId: r1.childId, seen: await seenOf(sql, r1.childId), ...who })).toMatchObject({ why: "retry_succeeded" });
+    expect(await runsOf(sql, root)).toHaveLength(3);
+  });
 
-    // A different operation (an edited payload) is not blocked by it.
-    const edited = await retryRun(sql, { runId: root, seen: await seenOf(sql, root), payload: { event: "invoice.paid", id: 2 }, ...who });
-    expect(edited).toMatchObject({ outcome: "created", childKey: "evt-1#retry-3", payloadEdited: true });
+  it("refuses when the same operation succeeded on another branch of the root, and says which; a different operation goes through", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    const root = await failedRun(ledger, "webhook_deliver", "evt-9", { event: "invoice.paid", id: 9 });
+    const fail = (id: number) => sql`UPDATE idem.task_runs SET status = 'failed', finished_at = now(), updated_at = now() WHERE id = ${id}`;
+    // root -> retry-1 (same payload, failed); root -> retry-2 (edited, failed); retry-1 -> retry-3 (same payload, succeeded).
+    const r1 = await retryRun(sql, { runId: root, seen: await seenOf(sql, root), ...who });
+    if (r1.outcome !== "created") throw new Error(r1.message);
+    await fail(r1.childId);
+    const r2 = await retryRun(sql, { runId: root, seen: await seenOf(sql, root), payload: { event: "invoice.paid", id: 10 }, ...who });
+    if (r2.outcome !== "created") throw new Error(r2.message);
+    await fail(r2.childId);
+    const r3 = await retryRun(sql, { runId: r1.childId, seen: await seenOf(sql, r1.childId), ...who });
+    if (r3.outcome !== "created") throw new Error(r3.message);
+    await sql`UPDATE idem.task_runs SET status = 'succeeded', finished_at = now(), updated_at = now() WHERE id = ${r3.childId}`;
+
+    // retry-2's own line has no success, but editing it back to the original operation meets retry-3's.
+    const back = await retryRun(sql, { runId: r2.childId, seen: await seenOf(sql, r2.childId), payload: { id: 9, event: "invoice.paid" }, ...who });
+    expect(back).toMatchObject({ outcome: "refused", why: "operation_succeeded", otherRunId: r3.childId });
+    expect(back.message).toBe(`Refused: the same operation (same payload fingerprint) already succeeded in this lineage, as run #${r3.childId}.`);
+    // Its own operation (id 10) has not succeeded anywhere: retrying it is allowed.
+    expect(await retryRun(sql, { runId: r2.childId, seen: await seenOf(sql, r2.childId), ...who })).toMatchObject({ outcome: "created", childKey: "evt-9#retry-4" });
+  });
+
+  it("a run fingerprinted over chosen fields cannot be retried with an edited payload (the edit would escape the same-operation checks)", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    await ledger
+      .runOnce({ task: "charge_invoice", key: "inv-fields", payload: { invoice: 5, cents: 900, traceId: "t-1" }, fingerprintFields: ["invoice", "cents"] }, () => {
+        throw new Error("gateway timeout");
+      })
+      .catch(() => undefined);
+    const [row] = await sql<{ id: string; fingerprint: string }[]>`SELECT id, fingerprint FROM idem.task_runs WHERE idempotency_key = 'inv-fields'`;
+    const parent = Number(row!.id);
+
+    const edited = await retryRun(sql, { runId: parent, seen: await seenOf(sql, parent), payload: { invoice: 5, cents: 900, traceId: "t-2" }, ...who });
+    expect(edited).toMatchObject({ outcome: "refused", why: "payload_not_editable" });
+    expect(edited.message).toMatch(/fingerprinted over chosen fields of its payload \(fingerprintFields\)/);
+    expect(await runsOf(sql, parent)).toHaveLength(1);
+
+    // The unchanged payload (even re-ordered) is the same operation: retried, keeping the fields fingerprint.
+    const same = await retryRun(sql, { runId: parent, seen: await seenOf(sql, parent), payload: { traceId: "t-1", cents: 900, invoice: 5 }, ...who });
+    expect(same).toMatchObject({ outcome: "created", payloadEdited: false });
+    const [child] = await sql<{ fingerprint: string }[]>`SELECT fingerprint FROM idem.task_runs WHERE retry_of = ${parent}`;
+    expect(child!.fingerprint).toBe(row!.fingerprint);
+  });
+
+  it("skips retry keys that other runs hold, so a client's own 'x#retry-1' does not block the lineage", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    // A client submitted these keys itself, as runs of their own.
+    await ledger.runOnce({ task: "send_email", key: "x#retry-1", payload: { mine: 1 } }, () => "sent");
+    await failedRun(ledger, "send_email", "x#retry-3", { mine: 3 });
+    const root = await failedRun(ledger, "send_email", "x");
+    expect(await previewRetryKey(sql, root, 0)).toBe("x#retry-2");
+
+    const first = await retryRun(sql, { runId: root, seen: await seenOf(sql, root), ...who });
+    expect(first).toMatchObject({ outcome: "created", childKey: "x#retry-2" });
+    if (first.outcome !== "created") throw new Error("unreachable");
+    await sql`UPDATE idem.task_runs SET status = 'failed', finished_at = now(), updated_at = now() WHERE id = ${first.childId}`;
+    const second = await retryRun(sql, { runId: first.childId, seen: await seenOf(sql, first.childId), ...who });
+    expect(second).toMatchObject({ outcome: "created", childKey: "x#retry-4" });
+    // The same key under another task is no obstacle (keys are unique per task).
+    expect((await runsOf(sql, root)).map((r) => r.key)).toEqual(["x", "x#retry-2", "x#retry-4"]);
+
+    // A stale view still derives a key of this lineage, and is refused as such (not moved past it).
+    const stale = await retryRun(sql, { runId: root, seen: { ...(await seenOf(sql, root)), retries: 0 }, ...who });
+    expect(stale).toMatchObject({ outcome: "refused", why: "already_retried", childKey: "x#retry-2" });
+    expect(await runsOf(sql, root)).toHaveLength(3);
+  });
+
+  it("a root key too long for the suffix gets a hashed retry key that fits, generation after generation", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql });
+    const longKey = "€".repeat(168) + "ab"; // 506 bytes: "#retry-1" would make 514
+    const root = await failedRun(ledger, "send_email", longKey);
+    const first = await retryRun(sql, { runId: root, seen: await seenOf(sql, root), ...who });
+    if (first.outcome !== "created") throw new Error(first.message);
+    const hash = createHash("sha256").update(longKey, "utf8").digest("hex");
+    expect(first.childKey).toBe(`${"€".repeat(100)}#${hash}#retry-1`);
+    expect(Buffer.byteLength(first.childKey)).toBeLessThanOrEqual(512);
+    await sql`UPDATE idem.task_runs SET status = 'failed', finished_at = now(), updated_at = now() WHERE id = ${first.childId}`;
+    const second = await retryRun(sql, { runId: first.childId, seen: await seenOf(sql, first.childId), ...who });
+    expect(second).toMatchObject({ outcome: "created", childKey: `${"€".repeat(100)}#${hash}#retry-2` });
+    // A key that still fits with the suffix keeps the plain form.
+    const fits = await failedRun(ledger, "send_email", "k".repeat(504));
+    expect(await retryRun(sql, { runId: fits, seen: await seenOf(sql, fits), ...who })).toMatchObject({ outcome: "created", childKey: `${"k".repeat(504)}#retry-1` });
   });
 
   it("an edited payload is stored with its own fingerprint; an unchanged one keeps the run's", async () => {
@@ -276,33 +368,7 @@ describe("retryRun", () => {
     const [result] = await sql<{ result: Json; lease_owner: string }[]>`SELECT result, lease_owner FROM idem.task_runs WHERE id = ${runs[2]!.id}`;
     expect(result).toEqual({ result: { charged: 1250, key: "inv-77#retry-2" }, lease_owner: "executor" });
     // The operation is done: neither the root nor retry-1 can be retried again.
-    expect(await retryRun(sql, { runId: root, seen: await seenOf(sql, root), ...who })).toMatchObject({ why: "operation_succeeded" });
+    expect(await retryRun(sql, { runId: root, seen: await seenOf(sql, root), ...who })).toMatchObject({ why: "retry_succeeded" });
     expect(await retryRun(sql, { runId: runs[1]!.id, seen: await seenOf(sql, runs[1]!.id), ...who })).toMatchObject({ why: "retry_succeeded" });
-  });
-});
-
-describe("retryRuns (bulk)", () => {
-  it("retries each run of a frozen selection on its own precondition and reports each outcome", async () => {
-    const { sql } = db();
-    const ledger = createLedger({ sql });
-    const a = await failedRun(ledger, "send_email", "bulk-a");
-    const b = await failedRun(ledger, "send_email", "bulk-b");
-    const c = await failedRun(ledger, "send_email", "bulk-c");
-    const selection = await Promise.all([a, b, c].map(async (runId) => ({ runId, seen: await seenOf(sql, runId) })));
-    // Between the view and the confirmation, someone retries b on their own.
-    await retryRun(sql, { runId: b, seen: selection[1]!.seen, ...who, actor: "sam" });
-    const results = await retryRuns(sql, selection, who);
-    expect(results.map((r) => [r.runId, r.outcome, r.outcome === "refused" ? r.why : null])).toEqual([
-      [a, "created", null],
-      [b, "refused", "already_retried"],
-      [c, "created", null],
-    ]);
-    await expect(
-      retryRuns(
-        sql,
-        Array.from({ length: 101 }, (_, i) => ({ runId: i + 1, seen: selection[0]!.seen })),
-        who,
-      ),
-    ).rejects.toThrow(/at most 100 runs/);
   });
 });

@@ -5,15 +5,17 @@ import { PENDING_CHANNEL } from "@/lib/ledger/protocol";
 import type { RunStatus } from "@/lib/ledger/schema";
 import { KEY_MAX_BYTES, PAYLOAD_MAX_BYTES } from "@/lib/ledger/spec";
 import { ValidationError } from "@/lib/errors";
+import { wellFormed } from "./text";
 
 /**
  * Re-running a failed run. Its key is spent (a redelivery replays the failure), so a retry is a new
  * run under a derived key, `<root key>#retry-<n>`, with `retry_of` = the run retried and the same
  * `root_run_id`: the lineage stays one tree however many generations it takes.
  *
- * n is 1 + the number of retries the operator saw in the lineage. Two submissions of the same view
- * (a double click, two tabs, two operators) therefore derive the same key, and the unique
- * (task_name, idempotency_key) index lets exactly one of them create the run. Every other condition
+ * n is 1 + the number of retries the operator saw in the lineage (counting only keys no other
+ * lineage holds, see freeChildKey). Two submissions of the same view (a double click, two tabs, two operators)
+ * therefore derive the same key, and the unique (task_name, idempotency_key) index lets exactly one of
+ * them create the run. Every other condition
  * (the run as seen, no retry of it succeeded or still under way, the same operation not already done
  * in the lineage) is checked in the same statement that inserts, so there is no check-then-act window.
  */
@@ -48,7 +50,8 @@ export type RetryRefusal =
   | "retry_in_flight"
   | "operation_succeeded"
   | "operation_in_flight"
-  | "key_too_long";
+  | "key_too_long"
+  | "payload_not_editable";
 
 export type RetryResult =
   | { outcome: "created"; runId: number; childId: number; childKey: string; payloadEdited: boolean; message: string }
@@ -68,7 +71,7 @@ export function parseEditedPayload(text: string): Json {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ValidationError("payload", `is not valid JSON (${error instanceof Error ? error.message : "parse error"})`);
+    throw new ValidationError("payload", `is not valid JSON (${error instanceof Error ? wellFormed(error.message) : "parse error"})`);
   }
   assertJson("payload", value);
   if (jsonByteLength(value) > PAYLOAD_MAX_BYTES) throw new ValidationError("payload", `must be at most ${PAYLOAD_MAX_BYTES} bytes as JSON`);
@@ -76,17 +79,71 @@ export function parseEditedPayload(text: string): Json {
 }
 
 /**
- * The fingerprint of an edited payload. A run fingerprinted over its whole payload keeps that rule;
- * one fingerprinted over chosen fields (fingerprintFields) cannot be redone here without knowing the
- * fields, so its edited payload is fingerprinted whole: a different operation unless nothing changed.
+ * The fingerprint of an edited payload. A run fingerprinted over its whole payload keeps that rule. A
+ * run fingerprinted over chosen fields (fingerprintFields; its fingerprint is then not its payload's)
+ * cannot be recomputed here without knowing the fields, and hashing the edit whole would make it a
+ * "different operation" that slips past the lineage's same-operation checks: such an edit is refused.
  */
-async function editedFingerprint(sql: postgres.Sql, runId: number, payload: Json): Promise<{ fingerprint: string; changed: boolean } | null> {
+async function editedFingerprint(
+  sql: postgres.Sql,
+  runId: number,
+  payload: Json,
+): Promise<{ fingerprint: string; changed: boolean } | "not_found" | "fields_fingerprint"> {
   const rows = await sql<{ payload: Json; fingerprint: string }[]>`SELECT payload, fingerprint FROM idem.task_runs WHERE id = ${runId}`;
   const parent = rows[0];
-  if (!parent) return null;
+  if (!parent) return "not_found";
+  const original = fingerprintOf(parent.payload);
   const edited = fingerprintOf(payload);
-  const changed = edited !== fingerprintOf(parent.payload);
-  return { fingerprint: changed ? edited : parent.fingerprint, changed };
+  if (edited === original) return { fingerprint: parent.fingerprint, changed: false };
+  if (original !== parent.fingerprint) return "fields_fingerprint";
+  return { fingerprint: edited, changed: true };
+}
+
+/** How far past the lineage's own count a retry key may move to get around keys that other runs hold. */
+const KEY_SEARCH = 1000;
+
+/**
+ * The retry key for n, as SQL over `root_key`: `<root key>#retry-<n>`, or, when that would not fit in
+ * KEY_MAX_BYTES, the root key's first 100 characters (at most 400 bytes), a sha256 of the whole root
+ * key and the suffix, so a long root key can still be retried and its retries stay recognisable.
+ */
+function retryKeySql(sql: postgres.Sql, rootKey: postgres.PendingQuery<postgres.Row[]>, n: postgres.PendingQuery<postgres.Row[]>) {
+  return sql`CASE WHEN octet_length(${rootKey}) + octet_length('#retry-' || ${n}) <= ${KEY_MAX_BYTES}::int
+                  THEN ${rootKey} || '#retry-' || ${n}
+                  ELSE left(${rootKey}, 100) || '#' || encode(sha256(convert_to(${rootKey}, 'UTF8')), 'hex') || '#retry-' || ${n} END`;
+}
+
+/**
+ * The next retry key of the lineage of `parent` (a row with root_key, task_name, root_run_id): of the
+ * keys n = 1, 2, ... that no other lineage holds (a client may have submitted "x#retry-1" itself),
+ * the one after the retries the operator saw. Two submissions of one view therefore derive the same
+ * key and the unique index picks one; a stale view derives a key its own lineage already holds,
+ * which the verdict explains; and a key taken by someone else is stepped over instead of blocking
+ * every later retry of the lineage.
+ */
+function freeChildKey(sql: postgres.Sql, seenRetries: number) {
+  const n = sql`n`;
+  const rootKey = sql`parent.root_key`;
+  return sql`
+    SELECT candidate.key AS child_key
+    FROM generate_series(1, ${seenRetries}::int + ${KEY_SEARCH}::int) AS n
+    CROSS JOIN LATERAL (SELECT ${retryKeySql(sql, rootKey, n)} AS key) candidate
+    WHERE NOT EXISTS (
+      SELECT 1 FROM idem.task_runs other
+      WHERE other.task_name = parent.task_name AND other.idempotency_key = candidate.key AND other.root_run_id <> parent.root_run_id)
+    ORDER BY n OFFSET ${seenRetries}::int LIMIT 1`;
+}
+
+/** The key a retry of the run would get now (the dialog shows it before confirming); null for an unknown run. */
+export async function previewRetryKey(sql: postgres.Sql, runId: number, seenRetries: number): Promise<string | null> {
+  const rows = await sql<{ child_key: string | null }[]>`
+    WITH parent AS (
+      SELECT p.task_name, p.root_run_id, root.idempotency_key AS root_key
+      FROM idem.task_runs p JOIN idem.task_runs root ON root.id = p.root_run_id
+      WHERE p.id = ${runId}
+    )
+    SELECT free.child_key FROM parent LEFT JOIN LATERAL (${freeChildKey(sql, seenRetries)}) free ON true`;
+  return rows[0]?.child_key ?? null;
 }
 
 /** Creates the next retry of a failed run, or says why not. One statement decides; see the module comment. */
@@ -97,7 +154,14 @@ export async function retryRun(sql: postgres.Sql, request: RetryRequest): Promis
   if (request.payload !== undefined) {
     assertJson("payload", request.payload);
     const computed = await editedFingerprint(sql, runId, request.payload);
-    if (!computed) return refusal(runId, "not_found", `Run #${runId} does not exist.`);
+    if (computed === "not_found") return refusal(runId, "not_found", `Run #${runId} does not exist.`);
+    if (computed === "fields_fingerprint") {
+      return refusal(
+        runId,
+        "payload_not_editable",
+        `Refused: run #${runId} is fingerprinted over chosen fields of its payload (fingerprintFields), which the console cannot recompute, so its payload cannot be edited here. Retry it unedited, or submit the changed run from its client.`,
+      );
+    }
     edited = computed.changed;
     fingerprint = computed.fingerprint;
   }
@@ -108,16 +172,16 @@ export async function retryRun(sql: postgres.Sql, request: RetryRequest): Promis
       FROM idem.task_runs p JOIN idem.task_runs root ON root.id = p.root_run_id
       WHERE p.id = ${runId}
     ), derived AS (
-      SELECT parent.*,
-             parent.root_key || '#retry-' || (${seen.retries}::int + 1) AS child_key,
+      SELECT parent.*, free.child_key,
              CASE WHEN ${edited}::boolean THEN ${fingerprint}::text ELSE parent.fingerprint END AS child_fp
-      FROM parent
+      FROM parent LEFT JOIN LATERAL (${freeChildKey(sql, seen.retries)}) free ON true
     ), verdict AS (
       SELECT d.id, d.status, d.root_run_id, d.task_name, d.payload, d.max_attempts, d.child_key, d.child_fp,
              d.updated_at, existing.id AS existing_id, existing.retry_of AS existing_retry_of,
              existing.root_run_id AS existing_root, existing.status AS existing_status,
              checks.retry_succeeded, checks.retry_in_flight, checks.op_succeeded, checks.op_in_flight, checks.retries,
              CASE
+               WHEN d.child_key IS NULL THEN 'key_taken'
                WHEN existing.id IS NOT NULL AND existing.retry_of = d.id THEN 'already_retried'
                WHEN existing.id IS NOT NULL AND existing.root_run_id = d.root_run_id THEN 'lineage_changed'
                WHEN existing.id IS NOT NULL THEN 'key_taken'
@@ -134,9 +198,16 @@ export async function retryRun(sql: postgres.Sql, request: RetryRequest): Promis
       FROM derived d
       LEFT JOIN idem.task_runs existing ON existing.task_name = d.task_name AND existing.idempotency_key = d.child_key
       CROSS JOIN LATERAL (
+        -- Every retry descending from the run, not only its children: root -> retry-1 (failed) ->
+        -- retry-2 (succeeded) means the root's retry already succeeded.
+        WITH RECURSIVE descendants AS (
+          SELECT c.id, c.status FROM idem.task_runs c WHERE c.retry_of = d.id
+          UNION ALL
+          SELECT c.id, c.status FROM idem.task_runs c JOIN descendants x ON c.retry_of = x.id
+        )
         SELECT
-          (SELECT min(c.id) FROM idem.task_runs c WHERE c.retry_of = d.id AND c.status = 'succeeded') AS retry_succeeded,
-          (SELECT min(c.id) FROM idem.task_runs c WHERE c.retry_of = d.id AND c.status IN ('pending', 'running')) AS retry_in_flight,
+          (SELECT min(x.id) FROM descendants x WHERE x.status = 'succeeded') AS retry_succeeded,
+          (SELECT min(x.id) FROM descendants x WHERE x.status IN ('pending', 'running')) AS retry_in_flight,
           (SELECT min(o.id) FROM idem.task_runs o
             WHERE ((o.root_run_id = d.root_run_id AND o.retry_of IS NOT NULL) OR o.id = d.root_run_id)
               AND o.fingerprint = d.child_fp AND o.status = 'succeeded') AS op_succeeded,
@@ -179,7 +250,7 @@ export async function retryRun(sql: postgres.Sql, request: RetryRequest): Promis
 
   const row = rows[0];
   if (!row) return refusal(runId, "not_found", `Run #${runId} does not exist.`);
-  const childKey = row.child_key as string;
+  const childKey = (row.child_key as string | null) ?? "";
   const childId = num(row.child_id);
   if (childId !== null) {
     return {
@@ -201,11 +272,14 @@ export async function retryRun(sql: postgres.Sql, request: RetryRequest): Promis
 
 async function explainTakenKey(sql: postgres.Sql, runId: number, childKey: string): Promise<RetryResult> {
   const rows = await sql<Row[]>`
-    SELECT c.id, c.retry_of, c.status FROM idem.task_runs c
+    SELECT c.id, c.retry_of, c.status, c.root_run_id = p.root_run_id AS same_lineage FROM idem.task_runs c
     JOIN idem.task_runs p ON p.id = ${runId} AND c.task_name = p.task_name AND c.idempotency_key = ${childKey}`;
   const taken = rows[0];
   if (!taken) return refusal(runId, "lineage_changed", `Run #${runId} changed while retrying it; reload and try again.`, null, childKey);
   const existingId = Number(taken.id);
+  if (taken.same_lineage !== true) {
+    return refusal(runId, "key_taken", `Refused: another client took the key ${childKey} (run #${existingId}) at the same moment; try again for the next key.`, existingId, childKey);
+  }
   if (num(taken.retry_of) === runId) {
     return refusal(runId, "already_retried", `Already retried as run #${existingId} (${childKey}), now ${String(taken.status)}.`, existingId, childKey);
   }
@@ -241,7 +315,9 @@ function explain(runId: number, why: RetryRefusal, row: Row, seen: RetrySeen, ch
             childKey,
           );
     case "key_taken":
-      return refusal(runId, why, `Refused: the key ${childKey} is already used by run #${existing}, which is not part of this lineage.`, existing, childKey);
+      return existing !== null
+        ? refusal(runId, why, `Refused: the key ${childKey} is already used by run #${existing}, which is not part of this lineage.`, existing, childKey)
+        : refusal(runId, why, `Refused: the next ${KEY_SEARCH} retry keys of this lineage are all used by other runs of the task.`, null, null);
     case "state_changed":
       return status !== seen.status
         ? refusal(runId, why, `Refused: run #${runId} is now ${status}; you saw it ${seen.status}. Nothing was created; reload and decide again.`, null, childKey)
@@ -274,6 +350,8 @@ function explain(runId: number, why: RetryRefusal, row: Row, seen: RetrySeen, ch
       return refusal(runId, why, `Refused: the derived key would be longer than ${KEY_MAX_BYTES} bytes.`, null, childKey);
     case "not_found":
       return refusal(runId, why, `Run #${runId} does not exist.`, null, null);
+    case "payload_not_editable":
+      return refusal(runId, why, `Refused: run #${runId}'s payload cannot be edited here.`, null, null);
   }
 }
 
@@ -282,28 +360,6 @@ function refusal(runId: number, why: RetryRefusal, message: string, otherRunId: 
 }
 
 export const BULK_RETRY_MAX = 100;
-
-export interface BulkRetryItem {
-  runId: number;
-  seen: RetrySeen;
-}
-
-/**
- * Retries a frozen selection, one statement per run so each succeeds or is refused on its own
- * precondition; runs in id order, so two overlapping bulk retries meet in the same order.
- */
-export async function retryRuns(
-  sql: postgres.Sql,
-  items: readonly BulkRetryItem[],
-  who: { actor: string; reason: string | null; requestId: string },
-): Promise<RetryResult[]> {
-  if (items.length > BULK_RETRY_MAX) throw new ValidationError("runs", `at most ${BULK_RETRY_MAX} runs at a time`);
-  const results: RetryResult[] = [];
-  for (const item of [...items].sort((a, b) => a.runId - b.runId)) {
-    results.push(await retryRun(sql, { runId: item.runId, seen: item.seen, actor: who.actor, reason: who.reason, requestId: who.requestId }));
-  }
-  return results;
-}
 
 export interface RetryCandidate {
   id: number;

@@ -61,10 +61,21 @@ export const bulkRetrySchema = z.object({
 export const abandonSchema = z.object({
   runId,
   leaseToken: z.uuid("must be the lease token the page showed (a uuid)"),
+  // When the lease the page showed expired: recorded in the audit row as what the operator saw.
+  seenLeaseExpiresAt: z.preprocess(blankAsUnset, seenAt.optional()),
   reason: requiredReason,
 });
 
-export const cancelSchema = z.object({ runId, reason: requiredReason });
+export const cancelSchema = z.object({
+  runId,
+  // The attempt the page showed; the console always sends it, an API client may not (status-only then).
+  seenAttempt: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be the attempt the page showed" }).int().min(0).max(1_000_000).optional()),
+  reason: requiredReason,
+});
+
+/** A run named by the raw form (before validation), for auditing an attempt whose other fields were invalid. */
+const rawRunTarget = (raw: Record<string, string | string[]>) =>
+  typeof raw.runId === "string" && /^[1-9]\d{0,15}$/.test(raw.runId) ? { type: "run", id: raw.runId } : null;
 
 const actorName = (ctx: OperationContext) => (ctx.actor.via === "api" ? `token:${ctx.actor.name}` : ctx.actor.name);
 
@@ -84,6 +95,10 @@ function retryDetail(result: RetryResult): { [key: string]: Json } {
 export const retryOperation: Operation<typeof retrySchema> = {
   name: "run.retry",
   role: "operator",
+  transactional: true,
+  replayData: true,
+  requestIdentity: (input) => (input.editPayload ? (input.payload ?? "") : null),
+  rawTarget: rawRunTarget,
   schema: retrySchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
   precondition: (input) => ({
@@ -120,6 +135,8 @@ export const retryOperation: Operation<typeof retrySchema> = {
 export const bulkRetryOperation: Operation<typeof bulkRetrySchema> = {
   name: "run.retry_bulk",
   role: "operator",
+  transactional: true,
+  replayData: true,
   schema: bulkRetrySchema,
   target: (input) => ({ type: "runs", id: `${input.run.length} selected` }),
   precondition: (input) => ({ runs: input.run.map((run) => ({ id: run.id, ...seenJson(run) })) }),
@@ -160,9 +177,11 @@ export const bulkRetryOperation: Operation<typeof bulkRetrySchema> = {
 export const abandonOperation: Operation<typeof abandonSchema> = {
   name: "run.abandon",
   role: "operator",
+  transactional: true,
+  rawTarget: rawRunTarget,
   schema: abandonSchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
-  precondition: (input) => ({ status: "running", leaseToken: input.leaseToken, leaseExpired: true }),
+  precondition: (input) => ({ status: "running", leaseToken: input.leaseToken, leaseExpiresAt: input.seenLeaseExpiresAt?.toISOString() ?? null }),
   reason: (input) => input.reason,
   run: async (input, ctx) => {
     const result = await abandonRun(ctx.sql, { runId: input.runId, leaseToken: input.leaseToken, actor: actorName(ctx), reason: input.reason });
@@ -176,12 +195,14 @@ export const abandonOperation: Operation<typeof abandonSchema> = {
 export const cancelOperation: Operation<typeof cancelSchema> = {
   name: "run.cancel",
   role: "operator",
+  transactional: true,
+  rawTarget: rawRunTarget,
   schema: cancelSchema,
   target: (input) => ({ type: "run", id: String(input.runId) }),
-  precondition: () => ({ status: "pending" }),
+  precondition: (input) => ({ status: "pending", attempt: input.seenAttempt ?? null }),
   reason: (input) => input.reason,
   run: async (input, ctx) => {
-    const result = await cancelRun(ctx.sql, { runId: input.runId, actor: actorName(ctx), reason: input.reason });
+    const result = await cancelRun(ctx.sql, { runId: input.runId, seenAttempt: input.seenAttempt, actor: actorName(ctx), reason: input.reason });
     throwIfMissing(result);
     return result.outcome === "done"
       ? { outcome: "done", message: result.message }

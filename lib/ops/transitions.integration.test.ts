@@ -138,4 +138,26 @@ describe("cancelRun", () => {
       message: `Refused: run #${retry.childId} is running now; only a pending run can be cancelled. A worker picked it up.`,
     });
   });
+
+  it("refuses a run that went pending -> running -> pending since it was viewed: the attempt seen is compared, not only the status", async () => {
+    const { sql } = db();
+    const ledger = createLedger({ sql, workerId: "flaky" });
+    const claim = await ledger.claimRun({ task: "sync_crm", key: "contact-77", payload: { id: 77 }, maxAttempts: 3 });
+    if (claim.outcome !== "claimed") throw new Error("expected a claim");
+    // Seen by the operator while pending... then it ran and failed into a retry: pending again.
+    await ledger.failRun(claim.lease, new Error("CRM 503"), { retryable: true, backoffMs: 60_000 });
+    const [row] = await sql<{ status: string; attempt: number }[]>`SELECT status::text, attempt FROM idem.task_runs WHERE id = ${claim.run.id}`;
+    expect(row).toEqual({ status: "pending", attempt: 1 });
+
+    const stale = await cancelRun(sql, { runId: claim.run.id, seenAttempt: 0, actor: "olivia", reason: "not needed" });
+    expect(stale).toEqual({
+      outcome: "refused",
+      runId: claim.run.id,
+      why: "state_changed",
+      message: `Refused: run #${claim.run.id} ran since you looked (attempt 1, you saw 0) and is pending again for another attempt. Nothing was changed; reload and decide again.`,
+    });
+    const [still] = await sql<{ status: string }[]>`SELECT status::text FROM idem.task_runs WHERE id = ${claim.run.id}`;
+    expect(still!.status).toBe("pending");
+    expect(await cancelRun(sql, { runId: claim.run.id, seenAttempt: 1, actor: "olivia", reason: "not needed" })).toMatchObject({ outcome: "done" });
+  });
 });

@@ -64,6 +64,12 @@ export async function abandonRun(sql: postgres.Sql, request: AbandonRequest): Pr
 
 export interface CancelRequest {
   runId: number;
+  /**
+   * The attempt the operator saw: a run that went pending -> running -> pending since (a worker
+   * claimed it and it failed into a retry) has a higher one, and is not the run they decided about.
+   * Omitted (an API client that sends none), only the status is compared.
+   */
+  seenAttempt?: number;
   actor: string;
   reason: string;
 }
@@ -76,7 +82,7 @@ export async function cancelRun(sql: postgres.Sql, request: CancelRequest): Prom
       UPDATE idem.task_runs
       SET status = 'cancelled', error = jsonb_build_object('class', 'Cancelled', 'message', ${message}::text, 'stack', NULL),
           finished_at = now(), updated_at = now()
-      WHERE id = ${request.runId} AND status = 'pending'
+      WHERE id = ${request.runId} AND status = 'pending' AND (${request.seenAttempt ?? null}::int IS NULL OR attempt = ${request.seenAttempt ?? null}::int)
       RETURNING *
     ), event AS (
       INSERT INTO idem.run_events (run_id, kind, from_status, to_status, actor, fencing_token, detail)
@@ -85,9 +91,17 @@ export async function cancelRun(sql: postgres.Sql, request: CancelRequest): Prom
     )
     SELECT id FROM cancelled`;
   if (rows[0]) return { outcome: "done", runId: request.runId, message: `Run #${request.runId} cancelled; it will not run.` };
-  const current = await sql<{ status: RunStatus }[]>`SELECT status FROM idem.task_runs WHERE id = ${request.runId}`;
+  const current = await sql<{ status: RunStatus; attempt: number }[]>`SELECT status, attempt FROM idem.task_runs WHERE id = ${request.runId}`;
   const status = current[0]?.status;
   if (!status) return { outcome: "refused", runId: request.runId, why: "not_found", message: `Run #${request.runId} does not exist.` };
+  if (status === "pending" && request.seenAttempt !== undefined && current[0]!.attempt !== request.seenAttempt) {
+    return {
+      outcome: "refused",
+      runId: request.runId,
+      why: "state_changed",
+      message: `Refused: run #${request.runId} ran since you looked (attempt ${current[0]!.attempt}, you saw ${request.seenAttempt}) and is pending again for another attempt. Nothing was changed; reload and decide again.`,
+    };
+  }
   return {
     outcome: "refused",
     runId: request.runId,

@@ -168,7 +168,7 @@ export const actionCases: ActionCase[] = [
       return captureAction(page, async () => {
         await page.getByRole("button", { name: "Retry 1 failed run…" }).click();
         await page.getByRole("dialog").getByLabel(/^Reason/).fill("capture");
-        await page.getByRole("dialog").getByRole("button", { name: "Retry 1 failed run" }).click();
+        await page.getByRole("dialog").getByRole("button", { name: "Retry the selected runs" }).click();
       });
     },
   },

@@ -61,7 +61,23 @@ test("lists operator actions with actor, action, linked target, precondition, ou
   for (const outcome of await audit.rows().evaluateAll((els) => els.map((el) => el.getAttribute("data-outcome")))) expect(outcome).toBe("refused");
   await attachScreenshot(page, testInfo, "audit-filtered");
 
+  // The time filter: the last hour has both rows, a window that ended before them has neither.
+  await audit.goto();
+  await audit.filter({ action: "run.retry", from: "1h" });
+  await expect(page).toHaveURL(/from=1h/);
+  await expect(audit.rowsFor(`run:${parentId}`)).toHaveCount(2);
+  const before = new Date(Date.now() - 2 * 3600_000).toISOString();
+  await audit.goto();
+  await audit.filter({ action: "run.retry", to: before });
+  await expect(page).toHaveURL(/to=/);
+  await expect(audit.rowsFor(`run:${parentId}`)).toHaveCount(0);
+  await audit.goto();
+  await audit.filter({ action: "run.retry", from: new Date(Date.now() + 3600_000).toISOString() });
+  await expect(audit.empty()).toContainText("No actions match these filters.");
+  await attachScreenshot(page, testInfo, "audit-time-filter-empty");
+
   // The target links to the run.
+  await audit.goto({ actor: "operator", action: "run.retry", outcome: "refused" });
   await audit.rowsFor(`run:${parentId}`).getByRole("link", { name: `run #${parentId}` }).click();
   await page.waitForURL(new RegExp(`/runs/${parentId}$`));
 

@@ -6,8 +6,8 @@ import { BULK_RETRY_MAX, listRetryCandidates } from "@/lib/ops/retry";
 import { bulkRetryAction } from "./actions";
 
 /**
- * The runs list's bulk retry, offered to operators when the list shows failed runs: the failed runs
- * on this page (at most BULK_RETRY_MAX), read with the state each will be retried on.
+ * The runs list's bulk retry, offered to operators when the page shows failed runs: the failed runs
+ * on this page (at most BULK_RETRY_MAX), read with the state each will be retried on, to pick from.
  */
 export async function BulkRetry({ runIds }: { runIds: number[] }) {
   const user = await requireUser("viewer");
@@ -16,7 +16,9 @@ export async function BulkRetry({ runIds }: { runIds: number[] }) {
   if (candidates.length === 0) return null;
   return (
     <div className="mb-3 flex items-center justify-end gap-3 text-sm text-zinc-600">
-      <span>Every run on this page failed; retry them in one go:</span>
+      <span>
+        {candidates.length === 1 ? "1 run" : `${candidates.length} runs`} on this page failed; retry some or all of them:
+      </span>
       <BulkRetryDialog
       action={bulkRetryAction}
       max={BULK_RETRY_MAX}

@@ -100,7 +100,7 @@ async function RunsResults({ params }: { params: RunsListParams }) {
   }
   return (
     <>
-      {params.status === "failed" && <BulkRetry runIds={page.runs.filter((run) => run.status === "failed").map((run) => run.id)} />}
+      {page.runs.some((run) => run.status === "failed") && <BulkRetry runIds={page.runs.filter((run) => run.status === "failed").map((run) => run.id)} />}
       <div className="rounded-lg border border-zinc-200 bg-white shadow-xs">
         <RunsTable runs={page.runs} sort={params.sort} now={now} taskHref={(task) => hrefWith("/runs", { ...runsSearch(params, { cursor: null }), task })} />
         <KeysetPagination

@@ -27,12 +27,13 @@ export class AuditPage {
     return this.page.getByRole("search", { name: "Filter the audit log" });
   }
 
-  async filter(values: { actor?: string; action?: string; outcome?: string; from?: string }) {
+  async filter(values: { actor?: string; action?: string; outcome?: string; from?: string; to?: string }) {
     const form = this.filters();
     if (values.actor !== undefined) await form.getByLabel("Actor").fill(values.actor);
     if (values.action !== undefined) await form.getByLabel("Action").selectOption(values.action);
     if (values.outcome !== undefined) await form.getByLabel("Outcome").selectOption(values.outcome);
     if (values.from !== undefined) await form.getByLabel("From").fill(values.from);
+    if (values.to !== undefined) await form.getByLabel("Before").fill(values.to);
     await form.getByRole("button", { name: "Apply filters" }).click();
   }
 

@@ -13,6 +13,7 @@ import { Panel } from "@/components/ui/panel";
 import { PanelSkeleton } from "@/components/ui/skeleton";
 import { formatAbsolute } from "@/components/ui/time";
 import { requireUser } from "@/lib/auth/current";
+import { hasRole } from "@/lib/auth/roles";
 import { getSql } from "@/lib/db";
 import { env } from "@/lib/env";
 import { diffPayloads } from "@/lib/ledger/payload-diff";
@@ -20,6 +21,7 @@ import { getLineage, getRun, listRunDuplicates, listRunEvents, type RunDetail } 
 import { buildTimeline } from "@/lib/ledger/timeline";
 import { getLock } from "@/lib/locks/inspect";
 import { lockKeyFor } from "@/lib/locks/locks";
+import { previewRetryKey } from "@/lib/ops/retry";
 import { parseRunId } from "@/lib/params/runs";
 import { getRedis } from "@/lib/redis";
 
@@ -39,10 +41,11 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
   if (id === null) notFound();
   const run = await getRun(getSql(), id);
   if (!run) notFound();
+  const nextRetryKey = run.status === "failed" && hasRole(user.role, "operator") ? await previewRetryKey(getSql(), run.id, run.lineageRetries) : null;
 
   return (
     <>
-      <RunHeader run={run} actions={<RunActions run={run} role={user.role} />} />
+      <RunHeader run={run} actions={<RunActions run={run} role={user.role} nextRetryKey={nextRetryKey} />} />
       <div className="flex flex-col gap-6">
         <Suspense fallback={<PanelSkeleton title="Timeline" rows={6} />}>
           <TimelineSection run={run} />

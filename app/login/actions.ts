@@ -6,9 +6,8 @@ import type { Route } from "next";
 import { z } from "zod";
 import { sameOrigin, type ActionState } from "@/lib/auth/action";
 import { SESSION_COOKIE, requestMeta, safeNextPath, startSession } from "@/lib/auth/current";
-import { DUMMY_HASH, verifyPassword } from "@/lib/auth/password";
-import { checkLoginThrottle, deleteSession, recordLoginAttempt } from "@/lib/auth/sessions";
-import { findUserForLogin } from "@/lib/auth/users";
+import { authenticate, throttleMessage } from "@/lib/auth/login";
+import { deleteSession } from "@/lib/auth/sessions";
 import { getSql } from "@/lib/db";
 import { findUnstorableText } from "@/lib/ledger/json";
 
@@ -30,26 +29,9 @@ export async function signIn(_previous: ActionState, formData: FormData): Promis
 
   const sql = getSql();
   try {
-    const throttle = await checkLoginThrottle(sql, username, meta.ip);
-    if (throttle.limited) {
-      const minutes = Math.ceil(throttle.retryAfterMs / 60_000);
-      return {
-        ok: false,
-        error:
-          throttle.scope === "account"
-            ? `Too many failed sign-ins for this account. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`
-            : `Too many failed sign-ins from this address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
-      };
-    }
-    const user = await findUserForLogin(sql, username);
-    // Verify against a dummy hash for unknown users, so response time does not reveal which names exist.
-    const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !valid || user.disabledAt) {
-      await recordLoginAttempt(sql, username, meta.ip, false);
-      return { ok: false, error: "Wrong username or password." };
-    }
-    await recordLoginAttempt(sql, username, meta.ip, true);
-    await startSession(user.id, meta);
+    const result = await authenticate(sql, username, password, meta.ip);
+    if (!result.ok) return { ok: false, error: result.reason === "throttled" ? throttleMessage(result.throttle) : "Wrong username or password." };
+    await startSession(result.user.id, meta);
   } catch (error) {
     console.error("[idem] sign-in failed", error);
     return { ok: false, error: "Sign-in is unavailable: the console cannot reach Postgres." };

@@ -87,7 +87,8 @@ export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType
   maxBodyBytes?: number;
   handler: (ctx: ApiContext<z.output<Q>, z.output<B>, z.output<P>>) => Promise<Response | object>;
 }) {
-  return async function route(request: Request, routeParams: RouteParams): Promise<Response> {
+  // The config rides on the handler so lib/api/openapi.test.ts can hold the document to the schemas the route really uses.
+  return Object.assign(async function route(request: Request, routeParams: RouteParams): Promise<Response> {
     const requestId = request.headers.get("x-request-id")?.match(/^[A-Za-z0-9_-]{8,100}$/)?.[0] ?? randomUUID();
     try {
       const actor = await authenticate(request, request.method === "GET" || request.method === "HEAD");
@@ -137,7 +138,7 @@ export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType
       if (isConnectionError(error)) return errorResponse(503, "UNAVAILABLE", "Postgres is unreachable; try again shortly.", requestId);
       return errorResponse(500, "INTERNAL", `Something went wrong (request ${requestId}); the server log has the details.`, requestId);
     }
-  };
+  }, { config: { role: config.role, query: config.query, body: config.body } });
 }
 
 function isConnectionError(error: unknown): boolean {

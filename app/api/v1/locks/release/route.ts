@@ -1,8 +1,7 @@
-import { apiRoute, errorResponse, operationResponse } from "@/lib/api/route";
+import { apiRoute, operationResponse } from "@/lib/api/route";
 import { lockReleaseBody } from "@/lib/api/schemas";
-import { lockOperations, releaseLockSchema } from "@/lib/locks/operations";
+import { lockOperations } from "@/lib/locks/operations";
 import { consoleLockConfig } from "@/lib/locks/settings";
-import { describeIssue } from "@/lib/params/registry";
 import { getRedis } from "@/lib/redis";
 
 export const dynamic = "force-dynamic";
@@ -16,18 +15,5 @@ const operations = lockOperations({ redis: getRedis, config: consoleLockConfig }
 export const POST = apiRoute({
   role: "operator",
   body: lockReleaseBody,
-  handler: async (ctx) => {
-    const { body } = ctx;
-    const input = releaseLockSchema.safeParse({
-      key: body.key,
-      value: body.value,
-      class: body.class,
-      reason: body.reason,
-      confirmKey: body.confirmKey,
-      expireLease: body.expireLease ? "on" : undefined,
-      leaseToken: body.leaseToken,
-    });
-    if (!input.success) return errorResponse(400, "VALIDATION", describeIssue(input.error), ctx.requestId, "body");
-    return operationResponse(operations.release, input.data, ctx);
-  },
+  handler: async (ctx) => operationResponse(operations.release, ctx.body, ctx),
 });

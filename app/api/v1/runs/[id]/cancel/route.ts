@@ -1,8 +1,7 @@
 import { runIdParams } from "@/lib/api/params";
-import { apiRoute, errorResponse, operationResponse } from "@/lib/api/route";
+import { apiRoute, operationResponse } from "@/lib/api/route";
 import { cancelBody } from "@/lib/api/schemas";
-import { describeIssue } from "@/lib/params/registry";
-import { cancelOperation, cancelSchema } from "@/lib/ops/run-operations";
+import { cancelOperation } from "@/lib/ops/run-operations";
 
 export const dynamic = "force-dynamic";
 
@@ -11,9 +10,5 @@ export const POST = apiRoute({
   role: "operator",
   params: runIdParams,
   body: cancelBody,
-  handler: async (ctx) => {
-    const input = cancelSchema.safeParse({ runId: String(ctx.params.id), reason: ctx.body.reason });
-    if (!input.success) return errorResponse(400, "VALIDATION", describeIssue(input.error), ctx.requestId, "body");
-    return operationResponse(cancelOperation, input.data, ctx);
-  },
+  handler: async (ctx) => operationResponse(cancelOperation, { runId: ctx.params.id, ...ctx.body }, ctx),
 });

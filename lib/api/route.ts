@@ -89,7 +89,7 @@ export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType
 }) {
   // The config rides on the handler so lib/api/openapi.test.ts can hold the document to the schemas the route really uses.
   return Object.assign(async function route(request: Request, routeParams: RouteParams): Promise<Response> {
-    const requestId = request.headers.get("x-request-id")?.match(/^[A-Za-z0-9_-]{8,100}$/)?.[0] ?? randomUUID();
+    const requestId = requestIdOf(request);
     try {
       const actor = await authenticate(request, request.method === "GET" || request.method === "HEAD");
       if (!actor) {
@@ -154,4 +154,32 @@ export function operationResponse<S extends z.ZodType>(operation: Operation<S>, 
     const status = performed.kind === "forbidden" ? 403 : performed.kind === "error" ? 500 : code === "INTERNAL" || code === "CONFLICT" ? 409 : errorCodes[code];
     return errorResponse(status, code, performed.message, ctx.requestId);
   });
+}
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+type Method = (typeof METHODS)[number];
+type PlainHandler = (request: Request) => Response;
+
+function requestIdOf(request: Request): string {
+  return request.headers.get("x-request-id")?.match(/^[A-Za-z0-9_-]{8,100}$/)?.[0] ?? randomUUID();
+}
+
+/**
+ * Handlers for the methods a route does not take, so they get the API's error body and an Allow
+ * header instead of Next's empty 405: `export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");`
+ */
+export function otherMethods(...allowed: Method[]): Record<Method, PlainHandler> {
+  // HEAD is answered wherever GET is (Next derives it); OPTIONS is Next's own, with the same Allow.
+  const allow = [...new Set<string>([...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"])].join(", ");
+  const refuse: PlainHandler = (request) => {
+    const response = errorResponse(405, "METHOD_NOT_ALLOWED", `${request.method} is not allowed here; use ${allowed.join(" or ")}.`, requestIdOf(request));
+    response.headers.set("allow", allow);
+    return response;
+  };
+  return Object.fromEntries(METHODS.map((method) => [method, refuse])) as Record<Method, PlainHandler>;
+}
+
+/** Every method of a path that is no route: the API's 404 body rather than the console's HTML page. */
+export function unknownPath(request: Request): Response {
+  return errorResponse(404, "NOT_FOUND", `No such API path: ${new URL(request.url).pathname.slice(0, 200)}. The routes are listed in /api/v1/openapi.json.`, requestIdOf(request));
 }

@@ -187,6 +187,40 @@ test("cancel and abandon: done in the state they act on, 409 otherwise, 403 for 
   expect(await status(claim.run.id)).toBe("failed");
 });
 
+test("write bodies: the documented examples are accepted, and a bad field is a 400 naming it as body.<field>", async () => {
+  const doc = (await (await api().get("/api/v1/openapi.json")).json()) as {
+    paths: Record<string, { post?: { requestBody: { content: { "application/json": { examples: Record<string, { value: Record<string, unknown> }> } } } } }>;
+  };
+  const examples = (route: string) => Object.values(doc.paths[route]!.post!.requestBody.content["application/json"].examples).map((e) => e.value);
+  const failed = await failedRun(ledger, task, `bodies-${randomUUID()}`, {});
+  const pending = await pendingRun(ledger, task, `bodies-pending-${randomUUID()}`);
+  // A documented example gets past validation: what remains is the precondition (409) or success.
+  for (const [route, path] of [
+    ["/api/v1/runs/{id}/retry", `/api/v1/runs/${failed}/retry`],
+    ["/api/v1/runs/{id}/cancel", `/api/v1/runs/${failed}/cancel`],
+    ["/api/v1/runs/{id}/abandon", `/api/v1/runs/${failed}/abandon`],
+    ["/api/v1/locks/release", "/api/v1/locks/release"],
+  ] as const) {
+    for (const example of examples(route)) {
+      const response = await api().post(path, { headers: as("operator"), data: example });
+      expect([200, 409], `${route} ${JSON.stringify(example)}: ${await response.text()}`).toContain(response.status());
+    }
+  }
+  const bad: Array<[string, object, string]> = [
+    [`/api/v1/runs/${failed}/retry`, { seenStatus: "bogus", seenUpdatedAt: new Date().toISOString(), seenRetries: 0 }, "body.seenStatus"],
+    [`/api/v1/runs/${failed}/retry`, { seenStatus: "failed", seenUpdatedAt: "yesterday", seenRetries: 0 }, "body.seenUpdatedAt"],
+    [`/api/v1/runs/${pending}/cancel`, { reason: "" }, "body.reason"],
+    [`/api/v1/runs/${pending}/cancel`, { reason: "   " }, "body.reason"],
+    [`/api/v1/runs/${failed}/abandon`, { seenLeaseToken: "nope", reason: "x" }, "body.seenLeaseToken"],
+    ["/api/v1/locks/release", { key: "k", value: "v", class: "sticky" }, "body.class"],
+  ];
+  for (const [path, data, field] of bad) {
+    const error = await expectError(await api().post(path, { headers: as("operator"), data }), 400, "VALIDATION", field);
+    expect(error.message).not.toMatch(/reload the page/);
+  }
+  expect((await sql<{ status: string }[]>`SELECT status::text FROM idem.task_runs WHERE id = ${pending}`)[0]?.status).toBe("pending");
+});
+
 test("duplicates: the list pages with nextCursor; keys and sources group them; bad parameters are 400", async () => {
   const key = `dup-${randomUUID()}`;
   const payload = { invoice: 1 };

@@ -185,17 +185,42 @@ test("route handlers: garbage, traversal and out-of-range ids are 404; 100 KB qu
     const response = await clients.operator.get(`${target}?${huge}`, { headers: bearer(), failOnStatusCode: false });
     if (response.status() < 400 || response.status() >= 500) failures.push(`100 KB query on ${target}: ${response.status()}`);
   }
-  for (const [method, target] of [
-    ["PUT", "/api/v1/runs"],
-    ["DELETE", `/api/v1/runs/${failed}`],
-    ["PATCH", "/api/v1/locks"],
-    ["GET", "/api/v1/locks/release"],
-    ["GET", `/api/v1/runs/${failed}/retry`],
-    ["POST", "/api/health"],
-    ["DELETE", "/api/metrics"],
+  // A method the route does not take: 405 in the API's error shape, with the methods it does take.
+  for (const [method, target, allow] of [
+    ["PUT", "/api/v1/runs", "GET, HEAD, OPTIONS"],
+    ["DELETE", `/api/v1/runs/${failed}`, "GET, HEAD, OPTIONS"],
+    ["PATCH", "/api/v1/locks", "GET, HEAD, OPTIONS"],
+    ["GET", "/api/v1/locks/release", "POST, OPTIONS"],
+    ["GET", `/api/v1/runs/${failed}/retry`, "POST, OPTIONS"],
+    ["DELETE", `/api/v1/runs/${failed}/cancel`, "POST, OPTIONS"],
+    ["PUT", `/api/v1/runs/${failed}/abandon`, "POST, OPTIONS"],
+    ["POST", "/api/v1/me", "GET, HEAD, OPTIONS"],
+    ["POST", "/api/v1/duplicates", "GET, HEAD, OPTIONS"],
+    ["DELETE", "/api/v1/openapi.json", "GET, HEAD, OPTIONS"],
+    ["POST", "/api/health", "GET, HEAD, OPTIONS"],
+    ["DELETE", "/api/metrics", "GET, HEAD, OPTIONS"],
   ] as const) {
     const response = await clients.anonymous.fetch(target, { method, headers: bearer(), failOnStatusCode: false });
-    if (response.status() !== 405) failures.push(`${method} ${target}: ${response.status()}`);
+    const where = `${method} ${target}`;
+    if (response.status() !== 405) failures.push(`${where}: ${response.status()}`);
+    else if (response.headers()["allow"] !== allow) failures.push(`${where}: Allow ${response.headers()["allow"]}, expected ${allow}`);
+    else {
+      const problem = await apiErrorProblem(response);
+      if (problem) failures.push(`${where}: ${problem}`);
+    }
+  }
+  // A path that is no route, by any method: a JSON 404 in the same shape, never the console's HTML page.
+  for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"]) {
+    for (const target of ["/api/v1/nope", "/api/v1/runs/1/nope", "/api/v2/runs", `/api/v1/${encodeURIComponent(SCRIPT)}`]) {
+      const response = await clients.anonymous.fetch(target, { method, headers: bearer(), failOnStatusCode: false });
+      const where = `${method} ${target}`;
+      if (response.status() !== 404) failures.push(`${where}: ${response.status()}`);
+      else if (!(response.headers()["content-type"] ?? "").startsWith("application/json")) failures.push(`${where}: ${response.headers()["content-type"]}`);
+      else {
+        const problem = await apiErrorProblem(response);
+        if (problem) failures.push(`${where}: ${problem}`);
+      }
+    }
   }
   // A hostile request id is not echoed: the answer carries one of the server's own.
   for (const id of [SCRIPT, "x".repeat(5000), "a\u00e9b"]) {

@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/api/route";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { renderMetrics } from "@/lib/ops/metrics";
 
 export const dynamic = "force-dynamic";
@@ -11,3 +11,5 @@ export const GET = apiRoute({
     return new Response(body, { headers: { "content-type": contentType, "cache-control": "no-store" } });
   },
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,4 +1,4 @@
-import { apiRoute, operationResponse } from "@/lib/api/route";
+import { apiRoute, operationResponse, otherMethods } from "@/lib/api/route";
 import { lockReleaseBody } from "@/lib/api/schemas";
 import { lockOperations } from "@/lib/locks/operations";
 import { consoleLockConfig } from "@/lib/locks/settings";
@@ -17,3 +17,5 @@ export const POST = apiRoute({
   body: lockReleaseBody,
   handler: async (ctx) => operationResponse(operations.release, ctx.body, ctx),
 });
+
+export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

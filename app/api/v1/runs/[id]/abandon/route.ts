@@ -1,5 +1,5 @@
 import { runIdParams } from "@/lib/api/params";
-import { apiRoute, operationResponse } from "@/lib/api/route";
+import { apiRoute, operationResponse, otherMethods } from "@/lib/api/route";
 import { abandonBody } from "@/lib/api/schemas";
 import { abandonOperation } from "@/lib/ops/run-operations";
 
@@ -12,3 +12,5 @@ export const POST = apiRoute({
   body: abandonBody,
   handler: async (ctx) => operationResponse(abandonOperation, { runId: ctx.params.id, ...ctx.body }, ctx),
 });
+
+export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

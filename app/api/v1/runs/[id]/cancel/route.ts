@@ -1,5 +1,5 @@
 import { runIdParams } from "@/lib/api/params";
-import { apiRoute, operationResponse } from "@/lib/api/route";
+import { apiRoute, operationResponse, otherMethods } from "@/lib/api/route";
 import { cancelBody } from "@/lib/api/schemas";
 import { cancelOperation } from "@/lib/ops/run-operations";
 
@@ -12,3 +12,5 @@ export const POST = apiRoute({
   body: cancelBody,
   handler: async (ctx) => operationResponse(cancelOperation, { runId: ctx.params.id, ...ctx.body }, ctx),
 });
+
+export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

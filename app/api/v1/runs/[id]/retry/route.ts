@@ -1,5 +1,5 @@
 import { runIdParams } from "@/lib/api/params";
-import { apiRoute, operationResponse } from "@/lib/api/route";
+import { apiRoute, operationResponse, otherMethods } from "@/lib/api/route";
 import { retryBody } from "@/lib/api/schemas";
 import { PAYLOAD_MAX_BYTES } from "@/lib/ledger/spec";
 import { retryOperation } from "@/lib/ops/run-operations";
@@ -18,3 +18,5 @@ export const POST = apiRoute({
   maxBodyBytes: PAYLOAD_MAX_BYTES + 16 * 1024,
   handler: async (ctx) => operationResponse(retryOperation, { runId: ctx.params.id, ...ctx.body }, ctx),
 });
+
+export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

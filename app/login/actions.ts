@@ -7,6 +7,7 @@ import { z } from "zod";
 import { sameOrigin, type ActionState } from "@/lib/auth/action";
 import { SESSION_COOKIE, requestMeta, safeNextPath, startSession } from "@/lib/auth/current";
 import { authenticate, throttleMessage } from "@/lib/auth/login";
+import { plainHttpMessage } from "@/lib/auth/transport";
 import { deleteSession } from "@/lib/auth/sessions";
 import { getSql } from "@/lib/db";
 import { findUnstorableText } from "@/lib/ledger/json";
@@ -20,6 +21,8 @@ const signInSchema = z.object({
 export async function signIn(_previous: ActionState, formData: FormData): Promise<ActionState> {
   const meta = await requestMeta();
   if (!sameOrigin(meta)) return { ok: false, error: "Refused: this request did not come from the sign-in page." };
+  // The browser would drop the Secure cookie and land back here with no word: say why instead.
+  if (meta.plainHttpRemote) return { ok: false, error: plainHttpMessage(meta.host) };
   const parsed = signInSchema.safeParse({ username: formData.get("username"), password: formData.get("password"), next: formData.get("next") ?? undefined });
   if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? "Invalid input" };
   const { username, password } = parsed.data;

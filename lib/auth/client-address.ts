@@ -12,3 +12,19 @@ export function clientAddress(forwardedFor: string | string[] | undefined, socke
     .filter(Boolean);
   return chain[Math.max(0, chain.length - 1 - trusted)] ?? socket;
 }
+
+/**
+ * The X-Forwarded-Proto / X-Forwarded-Host the console may believe. With no trusted proxy they are
+ * the client's to invent (a client claiming https, or a proxy that forwards Host: 127.0.0.1 without
+ * saying the browser used https), so the socket's own facts replace them: its TLS, and no forwarded
+ * host. Behind trusted proxies, the headers the outermost one set are kept.
+ */
+export function forwardedTransport(
+  headers: { proto: string | string[] | undefined; host: string | string[] | undefined },
+  socketEncrypted: boolean,
+  trusted: number,
+): { proto: string; host: string | undefined } {
+  if (trusted === 0) return { proto: socketEncrypted ? "https" : "http", host: undefined };
+  const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(",")[0]?.trim() || undefined;
+  return { proto: first(headers.proto) ?? (socketEncrypted ? "https" : "http"), host: first(headers.host) };
+}

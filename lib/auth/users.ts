@@ -53,6 +53,18 @@ export async function createUser(sql: postgres.Sql, input: z.input<typeof newUse
   return toUser(rows[0]);
 }
 
+/** A new password for an existing account (`npm run user:add -- --reset`); its sessions end. */
+export async function resetPassword(sql: postgres.Sql, username: string, password: string): Promise<User> {
+  const parsed = parseOrThrow(newUserSchema.pick({ password: true }), { password });
+  const passwordHash = await hashPassword(parsed.password);
+  const rows = await sql<UserRecord[]>`
+    UPDATE idem.users SET password_hash = ${passwordHash} WHERE lower(username) = lower(${username})
+    RETURNING id, username, role, created_at, created_by, disabled_at`;
+  if (!rows[0]) throw new AppError("NOT_FOUND", `no user named ${username}`);
+  await sql`DELETE FROM idem.sessions WHERE user_id = ${rows[0].id}`;
+  return toUser(rows[0]);
+}
+
 /** Creates the user, or resets its password and role if it exists (for the demo's known accounts). */
 export async function upsertUser(sql: postgres.Sql, input: z.input<typeof newUserSchema>, createdBy: string): Promise<User> {
   const { username, password, role } = parseOrThrow(newUserSchema, input);

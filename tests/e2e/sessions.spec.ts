@@ -68,6 +68,21 @@ test("signing out ends the session on the server: the old cookie no longer works
   expect(await withCookie(token)).toEqual({ me: 401, overview: 307, location: "/login?next=%2F" });
 });
 
+test("an expired session sends the browser back to sign in, and the API refuses it", async ({ page, context }) => {
+  const user = await account();
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(user.username, user.password);
+  await page.waitForURL("/");
+  const token = (await sessionOf(context))!;
+  // Twelve hours later, as far as the server is concerned (the browser's cookie is still there).
+  await sql`UPDATE idem.sessions SET expires_at = now() - interval '1 second' WHERE id = ${createHash("sha256").update(token).digest("hex")}`;
+  await page.goto("/runs");
+  await page.waitForURL(/\/login\?next=%2Fruns$/);
+  await expect(page.getByRole("heading", { name: "Sign in to the console" })).toBeVisible();
+  expect(await withCookie(token)).toEqual({ me: 401, overview: 307, location: "/login?next=%2F" });
+});
+
 test("signing in always starts a new session id: a planted cookie and a live one are both replaced", async ({ page, context, browser }) => {
   const user = await account();
   // Session fixation: a value planted before sign-in must not become the session.
@@ -170,6 +185,25 @@ test("the per-IP limit counts the socket's address, not an X-Forwarded-For the c
   const [attempt] = await sql<{ ip: string }[]>`SELECT ip FROM idem.login_attempts WHERE username = ${username}`;
   expect(attempt?.ip).not.toBe("203.0.113.9");
   expect(attempt?.ip).toMatch(/127\.0\.0\.1|::1/);
+});
+
+test("after twenty failed sign-ins from one address, every account is throttled from it with a clear message", async ({ page }, testInfo) => {
+  const user = await account();
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(user.username, "not-the-password");
+  await expect(login.error()).toHaveText("Wrong username or password.");
+  const [first] = await sql<{ ip: string }[]>`SELECT ip FROM idem.login_attempts WHERE username = ${user.username}`;
+  // Nineteen more failures from the same address, on other names (deleted again in afterAll).
+  const names = Array.from({ length: 19 }, (_, i) => `per-ip-${randomBytes(3).toString("hex")}-${i}`);
+  accounts.push(...names.map((username) => ({ username, password: "" })));
+  await sql`INSERT INTO idem.login_attempts (username, ip, succeeded) SELECT unnest(${names}::text[]), ${first!.ip}, false`;
+  await login.signIn(user.username, user.password);
+  await expect(login.error()).toHaveText(/^Too many failed sign-ins from this address\. Try again in 1[45] minutes\.$/);
+  await attachScreenshot(page, testInfo, "login-throttled-ip");
+  expect(page.url()).toContain("/login");
+  // Cleared now, so the next test's sign-ins from this address are not throttled.
+  await sql`DELETE FROM idem.login_attempts WHERE username = ANY(${[...names, user.username]})`;
 });
 
 test("after five failed sign-ins the account is throttled with a clear message, even for the right password", async ({ page, context }, testInfo) => {

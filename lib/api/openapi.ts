@@ -263,7 +263,8 @@ export function openApiDocument(serverUrl: string) {
       "/api/metrics": {
         get: {
           summary: "Prometheus metrics (text exposition format)",
-          description: "Runs by status, duplicates by outcome, locks by class, operator actions. Needs a token (any role).",
+          description:
+            "Runs by status and duplicates by outcome (both over the last 24 hours), stuck runs, locks by class, operator actions (`idem_operator_actions_total`, a counter). Needs a token (any role); a browser session is not accepted.",
           responses: { "200": { description: "text/plain; version=0.0.4", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401, 503) },
         },
       },

@@ -81,6 +81,8 @@ function validationError(error: z.ZodError, where: string, requestId: string) {
 
 export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType = z.ZodUnknown, P extends z.ZodType = z.ZodUnknown>(config: {
   role: Role;
+  /** Reads accept a signed-in browser's session too, unless false (metrics: for scrapers with a token). */
+  sessions?: boolean;
   query?: Q;
   body?: B;
   params?: P;
@@ -91,7 +93,7 @@ export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType
   return Object.assign(async function route(request: Request, routeParams: RouteParams): Promise<Response> {
     const requestId = requestIdOf(request);
     try {
-      const actor = await authenticate(request, request.method === "GET" || request.method === "HEAD");
+      const actor = await authenticate(request, (request.method === "GET" || request.method === "HEAD") && config.sessions !== false);
       if (!actor) {
         return errorResponse(401, "UNAUTHENTICATED", "Send a valid API token: Authorization: Bearer idem_...", requestId);
       }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "@/tests/helpers/db";
 import { authenticate } from "./login";
 import { hashPassword } from "./password";
-import { MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP } from "./sessions";
+import { createSession, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP } from "./sessions";
 import type postgres from "postgres";
 
 async function addUser(sql: postgres.Sql, username: string, password: string): Promise<void> {
@@ -63,5 +63,17 @@ describe("password sign-in throttle", () => {
     expect(outcome(await authenticate(sql, "owner", "the-owners-password", "10.0.0.1"))).toBe("ok");
     for (let i = 0; i < MAX_FAILURES_PER_ACCOUNT; i++) expect(outcome(await authenticate(sql, "owner", `guess-${i}`, "10.0.0.1"))).toBe("invalid");
     expect(outcome(await authenticate(sql, "owner", "the-owners-password", "10.0.0.1"))).toBe("throttled:account");
+  });
+
+  it("signing in prunes sessions a day past expiry and attempts older than 30 days, and nothing newer", async () => {
+    const sql = db().sql;
+    await addUser(sql, "pruner", "the-pruners-password");
+    const [user] = await sql<{ id: number }[]>`SELECT id FROM idem.users WHERE username = 'pruner'`;
+    await sql`INSERT INTO idem.sessions (id, user_id, expires_at) VALUES ('long-gone', ${user!.id}, now() - interval '2 days'), ('just-expired', ${user!.id}, now() - interval '1 hour')`;
+    await sql`INSERT INTO idem.login_attempts (username, ip, succeeded, at) VALUES ('pruner', '10.0.0.9', false, now() - interval '31 days'), ('pruner', '10.0.0.9', true, now() - interval '29 days')`;
+    await createSession(sql, user!.id, { ip: "10.0.0.1", userAgent: null });
+    expect((await sql<{ id: string }[]>`SELECT id FROM idem.sessions WHERE user_id = ${user!.id} AND id IN ('long-gone', 'just-expired')`).map((r) => r.id)).toEqual(["just-expired"]);
+    const attempts = await sql<{ days: number }[]>`SELECT round(extract(epoch FROM now() - at) / 86400)::int AS days FROM idem.login_attempts WHERE username = 'pruner'`;
+    expect(attempts.map((a) => a.days)).toEqual([29]);
   });
 });

@@ -28,6 +28,7 @@ export async function createSession(
   userId: number,
   meta: { ip: string; userAgent: string | null },
 ): Promise<{ token: string; expiresAt: Date }> {
+  await pruneSignInRecords(sql);
   const token = newSecret();
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
   await sql`
@@ -52,8 +53,14 @@ export async function deleteSession(sql: postgres.Sql, token: string): Promise<v
   await sql`DELETE FROM idem.sessions WHERE id = ${hashToken(token)}`;
 }
 
-export async function deleteExpiredSessions(sql: postgres.Sql): Promise<void> {
+/**
+ * Sessions a day past their expiry, and sign-in attempts older than any limit reads (the 30 days that
+ * make an address known). Run at every sign-in: rare enough to cost nothing, often enough that
+ * neither table grows without bound, and no scheduler to forget.
+ */
+export async function pruneSignInRecords(sql: postgres.Sql): Promise<void> {
   await sql`DELETE FROM idem.sessions WHERE expires_at < now() - interval '1 day'`;
+  await sql`DELETE FROM idem.login_attempts WHERE at < now() - ${KNOWN_ADDRESS_MS}::bigint * interval '1 millisecond'`;
 }
 
 export type Throttle = { limited: false } | { limited: true; scope: "account" | "ip"; retryAfterMs: number };

@@ -312,17 +312,20 @@ test("a revoked token is 401; a signed-in browser's cookie cannot write (401); r
   }
 });
 
-test("metrics: Prometheus text with any token, 401 without", async () => {
+test("metrics: Prometheus text with any token; 401 without one, even for a signed-in browser", async () => {
   const response = await api().get("/api/metrics", { headers: as("viewer") });
   expect(response.status()).toBe(200);
   expect(response.headers()["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
   const text = await response.text();
-  for (const metric of ["idem_runs", "idem_runs_stuck", "idem_duplicate_attempts", "idem_locks", "idem_operator_actions", "idem_dependency_up"]) {
+  for (const metric of ["idem_runs", "idem_runs_stuck", "idem_duplicate_attempts", "idem_locks", "idem_dependency_up"]) {
     expect(text).toContain(`# TYPE ${metric} gauge`);
   }
+  // The audit log only grows: a counter, named as Prometheus expects one.
+  expect(text).toContain("# TYPE idem_operator_actions_total counter");
   expect(text).toMatch(/^idem_runs\{status="failed"\} \d+$/m);
-  expect(text).toMatch(/^idem_operator_actions\{action="run\.retry",outcome="done"\} \d+$/m);
+  expect(text).toMatch(/^idem_operator_actions_total\{action="run\.retry",outcome="done"\} \d+$/m);
   await expectError(await api().get("/api/metrics"), 401, "UNAUTHENTICATED");
+  await expectError(await clients.admin.get("/api/metrics"), 401, "UNAUTHENTICATED");
 });
 
 test("openapi.json is public JSON that describes every route under app/api/v1 with its methods", async () => {

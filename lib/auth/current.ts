@@ -65,7 +65,9 @@ export async function requestMeta(): Promise<RequestMeta> {
     host: h.get("host"),
   });
   return {
-    ip: (h.get("x-forwarded-for") ?? "").split(",")[0]?.trim() || "local",
+    // scripts/serve.ts sets X-Forwarded-For from the socket (or trusted proxies). `next dev` has no such
+    // server in front, so a client's own header would pick its address: there, all share one.
+    ip: env.NODE_ENV === "development" ? "development" : (h.get("x-forwarded-for") ?? "").split(",")[0]?.trim() || "local",
     userAgent: h.get("user-agent"),
     secure: transport.secure,
     plainHttpRemote: transport.plainHttpRemote,

@@ -45,6 +45,16 @@ describe("password sign-in throttle", () => {
     expect(outcome(await authenticate(sql, "nobody-0", "guess", "198.51.100.5"))).toBe("invalid");
   });
 
+  it("counts IPv6 guesses by /64: fresh addresses from one network share the per-IP limit", async () => {
+    const sql = db().connect({ max: 30 });
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => authenticate(sql, `v6-${i}`, "guess", `2001:db8:7:9::${(i + 1).toString(16)}`)));
+    const { invalid = 0, "throttled:ip": throttled = 0 } = tally(results.map(outcome));
+    expect(invalid).toBeLessThanOrEqual(MAX_FAILURES_PER_IP);
+    expect(invalid + throttled).toBe(30);
+    // Another /64 is another address.
+    expect(outcome(await authenticate(sql, "v6-0", "guess", "2001:db8:7:a::1"))).toBe("invalid");
+  });
+
   it("strangers' failures do not lock the owner out from an address that signed in before", async () => {
     const sql = db().sql;
     await addUser(sql, "admin", "the-admins-password");

@@ -1,6 +1,7 @@
 import "server-only";
 import { createHash, randomBytes } from "node:crypto";
 import type postgres from "postgres";
+import { throttleAddress } from "./client-address";
 import type { Role } from "./roles";
 import { toUser, type User } from "./users";
 
@@ -76,7 +77,7 @@ export type LoginAttempt = { limited: true; throttle: Throttle & { limited: true
  * concurrency: the k-th of many parallel attempts sees at least k rows, so at most the limit get to the
  * (slow) password check; checking first and recording after let 40 parallel guesses all through.
  *
- * Limits: per address, 20 failures across all accounts. Per account, 5 failures since its last success
+ * Limits: per address (an IPv6 client's /64), 20 failures across all accounts. Per account, 5 failures since its last success
  * — but an address that signed in to the account within 30 days counts only its own failures, so
  * strangers guessing an account's password (e.g. "admin") cannot lock its owner out.
  *
@@ -84,6 +85,7 @@ export type LoginAttempt = { limited: true; throttle: Throttle & { limited: true
  * attacker extend the lockout for ever by continuing to knock.
  */
 export async function beginLoginAttempt(sql: postgres.Sql, username: string, ip: string): Promise<LoginAttempt> {
+  ip = throttleAddress(ip);
   const [inserted] = await sql<{ id: number }[]>`
     INSERT INTO idem.login_attempts (username, ip, succeeded) VALUES (${username.slice(0, 200)}, ${ip}, false) RETURNING id`;
   const attemptId = Number(inserted!.id);
@@ -129,5 +131,5 @@ export async function markLoginSucceeded(sql: postgres.Sql, attemptId: number): 
 }
 
 export async function recordLoginAttempt(sql: postgres.Sql, username: string, ip: string, succeeded: boolean): Promise<void> {
-  await sql`INSERT INTO idem.login_attempts (username, ip, succeeded) VALUES (${username.slice(0, 200)}, ${ip}, ${succeeded})`;
+  await sql`INSERT INTO idem.login_attempts (username, ip, succeeded) VALUES (${username.slice(0, 200)}, ${throttleAddress(ip)}, ${succeeded})`;
 }

@@ -87,6 +87,11 @@ export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType
   body?: B;
   params?: P;
   maxBodyBytes?: number;
+  /**
+   * The handler is an operation (apiOperation): performOperation checks the role after validation and
+   * audits a refusal, exactly as the console's actions do, so the wrapper does not refuse early.
+   */
+  roleCheckedByOperation?: boolean;
   handler: (ctx: ApiContext<z.output<Q>, z.output<B>, z.output<P>>) => Promise<Response | object>;
 }) {
   // The config rides on the handler so lib/api/openapi.test.ts can hold the document to the schemas the route really uses.
@@ -97,7 +102,7 @@ export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType
       if (!actor) {
         return errorResponse(401, "UNAUTHENTICATED", "Send a valid API token: Authorization: Bearer idem_...", requestId);
       }
-      if (!hasRole(actor.role, config.role)) {
+      if (!config.roleCheckedByOperation && !hasRole(actor.role, config.role)) {
         return errorResponse(403, "FORBIDDEN", `This token's role (${actor.role}) cannot do this; it needs ${config.role}.`, requestId);
       }
       const query = (config.query ?? z.unknown()).safeParse(searchParamsToObject(new URL(request.url).searchParams));
@@ -146,6 +151,28 @@ export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType
 function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && ["ECONNREFUSED", "ECONNRESET", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "57P01", "57P03"].includes(code);
+}
+
+/**
+ * A write route that is one operation: validated with `body` and `params`, then performOperation with
+ * `input(ctx)`: role check, compare-and-set and one audit row, a viewer token's refusal included (as
+ * "refused", like the console's), which an early 403 in the wrapper would leave out of the audit log.
+ */
+export function apiOperation<S extends z.ZodType, B extends z.ZodType = z.ZodUnknown, P extends z.ZodType = z.ZodUnknown>(config: {
+  operation: Operation<S>;
+  body: B;
+  params?: P;
+  maxBodyBytes?: number;
+  input: (ctx: { body: z.output<B>; params: z.output<P> }) => z.output<S>;
+}) {
+  return apiRoute({
+    role: config.operation.role,
+    body: config.body,
+    params: config.params,
+    maxBodyBytes: config.maxBodyBytes,
+    roleCheckedByOperation: true,
+    handler: (ctx) => operationResponse(config.operation, config.input(ctx), ctx as ApiContext<unknown, unknown, unknown>),
+  });
 }
 
 /** An operator action over the API: the same Operation the console's server action runs, audited the same way. */

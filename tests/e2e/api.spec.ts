@@ -126,7 +126,7 @@ test("run detail: the run with its timeline, duplicates and lineage; unknown or 
   }
 });
 
-test("retry: 403 for a viewer token, 409 for a stale view, one child on success, and the same X-Request-Id twice is repeated", async () => {
+test("retry: 403 for a viewer token (audited as refused), 409 for a stale view, one child on success, and the same X-Request-Id twice is repeated", async () => {
   const id = await failedRun(ledger, task, `retry-${randomUUID()}`, { to: "ana@example.com" });
   const detail = (await (await api().get(`/api/v1/runs/${id}`, { headers: as("operator") })).json()) as { run: { status: string; updatedAt: string; lineageRetries: number } };
   const seen = { seenStatus: detail.run.status, seenUpdatedAt: detail.run.updatedAt, seenRetries: detail.run.lineageRetries, reason: "api test" };
@@ -152,12 +152,16 @@ test("retry: 403 for a viewer token, 409 for a stale view, one child on success,
   // A new request on the same view: the retry exists, so it is refused.
   await expectError(await retry(as("operator"), seen), 409, "CONFLICT");
   expect(await childrenOf(sql, id)).toHaveLength(1);
-  const audit = await sql<{ actor: string; outcome: string }[]>`SELECT actor, outcome FROM idem.operator_actions WHERE action = 'run.retry' AND target_id = ${String(id)} ORDER BY id`;
-  expect(audit).toEqual([
+  const audit = await sql<{ actor: string; outcome: string; why: string | null }[]>`
+    SELECT actor, outcome, outcome_detail->>'why' AS why FROM idem.operator_actions WHERE action = 'run.retry' AND target_id = ${String(id)} ORDER BY id`;
+  expect(audit.map(({ actor, outcome }) => ({ actor, outcome }))).toEqual([
+    // The viewer token's attempt is audited as refused, as a viewer's click in the console is.
+    { actor: `token:${tokens.viewer.name}`, outcome: "refused" },
     { actor: `token:${tokens.operator.name}`, outcome: "refused" },
     { actor: `token:${tokens.operator.name}`, outcome: "done" },
     { actor: `token:${tokens.operator.name}`, outcome: "refused" },
   ]);
+  expect(audit[0]?.why).toBe("forbidden");
 });
 
 test("cancel and abandon: done in the state they act on, 409 otherwise, 403 for a viewer token", async () => {
@@ -296,8 +300,13 @@ test("a revoked token is 401; a signed-in browser's cookie cannot write (401); r
   const revoke = actionCases.find((c) => c.name === "token.revoke")!;
   const captured = await captureCase(browser, state.baseURL, revoke, seeds);
   const [row] = await sql<{ id: string }[]>`SELECT id FROM idem.api_tokens WHERE name = ${tokens.doomed.name}`;
-  const revoked = await replayAction(clients.admin, captured, { fields: { requestId: randomUUID(), id: row!.id, name: tokens.doomed.name, reason: "api test" } });
+  // The form's name is only the dialog's label: a crafted one does not label the audit row.
+  const revokeRequest = randomUUID();
+  const revoked = await replayAction(clients.admin, captured, { fields: { requestId: revokeRequest, id: row!.id, name: "forged-label", reason: "api test" } });
   expect(revoked.state).toMatchObject({ ok: true });
+  const [audit] = await sql<{ target_id: string; name: string }[]>`
+    SELECT target_id, outcome_detail->>'name' AS name FROM idem.operator_actions WHERE action = 'token.revoke' AND request_id = ${revokeRequest}`;
+  expect(audit).toEqual({ target_id: String(row!.id), name: tokens.doomed.name });
   await expectError(await api().get("/api/v1/me", { headers: as("doomed") }), 401, "UNAUTHENTICATED");
   await expectError(await api().get("/api/metrics", { headers: as("doomed") }), 401, "UNAUTHENTICATED");
 

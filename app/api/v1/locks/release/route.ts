@@ -1,4 +1,4 @@
-import { apiRoute, operationResponse, otherMethods } from "@/lib/api/route";
+import { apiOperation, otherMethods } from "@/lib/api/route";
 import { lockReleaseBody } from "@/lib/api/schemas";
 import { lockOperations } from "@/lib/locks/operations";
 import { consoleLockConfig } from "@/lib/locks/settings";
@@ -12,10 +12,10 @@ const operations = lockOperations({ redis: getRedis, config: consoleLockConfig }
  * Compare-and-delete of one lock with the exact value the caller saw (from GET /api/v1/locks). If the
  * lock changed or was re-acquired since, nothing is deleted and the answer says what is there now.
  */
-export const POST = apiRoute({
-  role: "operator",
+export const POST = apiOperation({
+  operation: operations.release,
   body: lockReleaseBody,
-  handler: async (ctx) => operationResponse(operations.release, ctx.body, ctx),
+  input: ({ body }) => body,
 });
 
 export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

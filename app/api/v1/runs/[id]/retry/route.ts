@@ -1,5 +1,5 @@
 import { runIdParams } from "@/lib/api/params";
-import { apiRoute, operationResponse, otherMethods } from "@/lib/api/route";
+import { apiOperation, otherMethods } from "@/lib/api/route";
 import { retryBody } from "@/lib/api/schemas";
 import { PAYLOAD_MAX_BYTES } from "@/lib/ledger/spec";
 import { retryOperation } from "@/lib/ops/run-operations";
@@ -11,12 +11,12 @@ export const dynamic = "force-dynamic";
  * saw (`status`, `updatedAt`, `lineageRetries` from GET /api/v1/runs/{id}): it is the precondition of
  * the compare-and-set, and two identical requests create one child.
  */
-export const POST = apiRoute({
-  role: "operator",
+export const POST = apiOperation({
+  operation: retryOperation,
   params: runIdParams,
   body: retryBody,
   maxBodyBytes: PAYLOAD_MAX_BYTES + 16 * 1024,
-  handler: async (ctx) => operationResponse(retryOperation, { runId: ctx.params.id, ...ctx.body }, ctx),
+  input: ({ params, body }) => ({ runId: params.id, ...body }),
 });
 
 export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

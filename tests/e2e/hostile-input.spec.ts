@@ -688,6 +688,8 @@ test("markup, onerror attributes and RTL overrides in keys, payloads, errors, du
       await visit(page, `/duplicates?task=${encodeURIComponent(task)}&view=keys`, [SCRIPT], "duplicates-keys");
       await visit(page, `/locks?q=${encodeURIComponent(lockKey)}`, [lockKey], "locks");
       await visit(page, `/audit?action=lock.release&from=${encodeURIComponent(since)}`, [`because ${SCRIPT} ${IMG}`], "audit");
+      // The overview lists tasks, stuck runs and duplicates from the same rows: nothing injected there either.
+      await visit(page, "/?window=1h", [], "overview");
     } else {
       await visit(page, "/settings/tokens", [tokenName], "tokens");
     }

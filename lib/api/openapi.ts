@@ -131,25 +131,35 @@ const body = (schema: z.ZodType, examples: Record<string, unknown>) => ({
 // Response bodies: the fields automation relies on; rows carry more (every column the console shows).
 const obj = (required: string[], properties: Record<string, unknown>) => ({ type: "object", required, properties });
 const nullable = (type: string) => ({ type: [type, "null"] });
-const runSchema = obj(["id", "taskName", "idempotencyKey", "status", "createdAt", "updatedAt"], {
+// A list row and the run detail share these; the detail adds the columns a write's precondition needs.
+const runSchema = obj(["id", "taskName", "idempotencyKey", "status", "attempt", "createdAt"], {
   id: { type: "integer" },
   taskName: { type: "string" },
   idempotencyKey: { type: "string" },
   status: { type: "string", enum: [...runStatus.enumValues] },
   attempt: { type: "integer" },
-  leaseToken: nullable("string"),
   createdAt: { type: "string", format: "date-time" },
-  updatedAt: { type: "string", format: "date-time" },
   finishedAt: nullable("string"),
   retryOf: nullable("integer"),
 });
+const runListItem = { allOf: [runSchema, obj(["leaseExpired", "durationMs"], { leaseExpired: { type: "boolean" }, durationMs: nullable("integer"), errorMessage: nullable("string") })] };
 const cursorPage = (rows: string, item: unknown) =>
   obj([rows, "nextCursor", "prevCursor"], { [rows]: { type: "array", items: item }, nextCursor: nullable("string"), prevCursor: nullable("string") });
 const responses = {
   me: obj(["name", "role", "via"], { name: { type: "string" }, role: { type: "string", enum: ["viewer", "operator", "admin"] }, via: { type: "string", enum: ["api", "console"] } }),
-  runs: cursorPage("runs", runSchema),
+  runs: cursorPage("runs", runListItem),
   run: obj(["run", "events", "duplicates", "lineage"], {
-    run: { allOf: [runSchema, obj(["leaseExpired", "lineageRetries"], { leaseExpired: { type: "boolean" }, lineageRetries: { type: "integer", description: "`seenRetries` for a retry" } })] },
+    run: {
+      allOf: [
+        runSchema,
+        obj(["updatedAt", "leaseToken", "leaseExpired", "lineageRetries"], {
+          updatedAt: { type: "string", format: "date-time", description: "`seenUpdatedAt` for a retry" },
+          leaseToken: { ...nullable("string"), description: "`seenLeaseToken` for an abandon" },
+          leaseExpired: { type: "boolean" },
+          lineageRetries: { type: "integer", description: "`seenRetries` for a retry" },
+        }),
+      ],
+    },
     events: { type: "array", items: { type: "object" }, description: "The timeline (run_events), oldest first" },
     duplicates: { type: "array", items: { type: "object" } },
     lineage: { type: "object", description: "The root run and its retries" },

@@ -178,7 +178,12 @@ export function apiOperation<S extends z.ZodType, B extends z.ZodType = z.ZodUnk
 /** An operator action over the API: the same Operation the console's server action runs, audited the same way. */
 export function operationResponse<S extends z.ZodType>(operation: Operation<S>, input: z.output<S>, ctx: ApiContext<unknown, unknown, unknown>) {
   return performOperation(operation, input, { actor: ctx.actor, requestId: ctx.requestId, sql: ctx.sql }).then((performed) => {
-    if (performed.ok) return Response.json({ ok: true, message: performed.message, repeated: performed.repeated, data: performed.data ?? null });
+    if (performed.ok) {
+      return Response.json(
+        { ok: true, message: performed.message, repeated: performed.repeated, data: performed.data ?? null },
+        { headers: { "cache-control": "no-store", "x-request-id": ctx.requestId } },
+      );
+    }
     const code = (performed.code in errorCodes ? performed.code : "INTERNAL") as ErrorCode;
     const status = performed.kind === "forbidden" ? 403 : performed.kind === "error" ? 500 : code === "INTERNAL" || code === "CONFLICT" ? 409 : errorCodes[code];
     return errorResponse(status, code, performed.message, ctx.requestId);

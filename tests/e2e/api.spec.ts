@@ -140,6 +140,7 @@ test("retry: 403 for a viewer token (audited as refused), 409 for a stale view, 
   const requestId = `api-retry-${randomBytes(6).toString("hex")}`;
   const first = await retry({ ...as("operator"), "x-request-id": requestId }, seen);
   expect(first.status()).toBe(200);
+  expect(first.headers()["x-request-id"]).toBe(requestId);
   const created = (await first.json()) as { ok: boolean; repeated: boolean; data: { childRunId: number; childKey: string } };
   expect(created).toMatchObject({ ok: true, repeated: false });
   const children = await childrenOf(sql, id);
@@ -363,4 +364,42 @@ test("openapi.json is public JSON that describes every route under app/api/v1 wi
   delete onDisk["/api/v1/openapi.json"];
   const described = Object.fromEntries(Object.entries(doc.paths).filter(([p]) => p.startsWith("/api/v1/")).map(([p, ops]) => [p, Object.keys(ops).sort()]));
   expect(described).toEqual(onDisk);
+});
+
+test("read responses carry what openapi.json documents for them", async () => {
+  type Schema = { required?: string[]; properties?: Record<string, Schema>; items?: Schema; allOf?: Schema[]; oneOf?: Schema[] };
+  const doc = (await (await api().get("/api/v1/openapi.json")).json()) as {
+    paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, { schema: Schema }> }> } }>;
+  };
+  const run = await failedRun(ledger, task, `documented-${randomUUID()}`, { documented: true });
+  /** Every required key the schema names, checked on the value (and into arrays' first items, objects' properties). */
+  const missing = (schema: Schema | undefined, value: unknown, where: string): string[] => {
+    if (!schema || value === null || value === undefined) return [];
+    const all = [...(schema.allOf ?? []).flatMap((s) => missing(s, value, where))];
+    if (Array.isArray(value)) return [...all, ...(schema.items && value.length ? missing(schema.items, value[0], `${where}[0]`) : [])];
+    if (typeof value !== "object") return all;
+    const record = value as Record<string, unknown>;
+    return [
+      ...all,
+      ...(schema.required ?? []).filter((key) => !(key in record)).map((key) => `${where}.${key}`),
+      ...Object.entries(schema.properties ?? {}).flatMap(([key, sub]) => missing(sub, record[key], `${where}.${key}`)),
+    ];
+  };
+  for (const [documented, path] of [
+    ["/api/v1/me", "/api/v1/me"],
+    ["/api/v1/runs", `/api/v1/runs?task=${encodeURIComponent(task)}`],
+    ["/api/v1/runs/{id}", `/api/v1/runs/${run}`],
+    ["/api/v1/duplicates", "/api/v1/duplicates"],
+    ["/api/v1/locks", "/api/v1/locks"],
+  ] as const) {
+    const response = await api().get(path, { headers: as("viewer") });
+    expect(response.status(), path).toBe(200);
+    expect(response.headers()["x-request-id"], path).toMatch(/^[A-Za-z0-9_-]{8,100}$/);
+    const schema = doc.paths[documented]?.get?.responses["200"]?.content?.["application/json"]?.schema;
+    expect(schema, documented).toBeDefined();
+    const body: unknown = await response.json();
+    // For oneOf (duplicates: list or groups), the variant that matches is enough.
+    const variants = schema!.oneOf ?? [schema!];
+    expect(variants.some((variant) => missing(variant, body, documented).length === 0), `${documented}: ${variants.map((v) => missing(v, body, documented).join(", ")).join(" | ")}`).toBe(true);
+  }
 });

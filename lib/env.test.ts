@@ -27,6 +27,14 @@ describe("environment", () => {
     expect(() => parseEnv({ IDEM_OIDC_USERNAME_CLAIM: "email; drop" })).toThrow(/IDEM_OIDC_USERNAME_CLAIM: must be a claim name/);
   });
 
+  it("takes IDEM_PUBLIC_URL over https, or plain http only for this machine", () => {
+    expect(parseEnv({}).IDEM_PUBLIC_URL).toBeUndefined();
+    expect(parseEnv({ IDEM_PUBLIC_URL: "https://idem.example.com" }).IDEM_PUBLIC_URL).toBe("https://idem.example.com");
+    expect(parseEnv({ IDEM_PUBLIC_URL: "http://localhost:3000" }).IDEM_PUBLIC_URL).toBe("http://localhost:3000");
+    expect(() => parseEnv({ IDEM_PUBLIC_URL: "http://192.168.1.20:3000" })).toThrow(/IDEM_PUBLIC_URL: must be https/);
+    expect(() => parseEnv({ IDEM_PUBLIC_URL: "idem.example.com" })).toThrow(/IDEM_PUBLIC_URL: must be a URL/);
+  });
+
   it("splits lock patterns on commas", () => {
     expect(parseEnv({ IDEM_LOCK_PATTERNS: "lock:*, task:* ,," }).IDEM_LOCK_PATTERNS).toEqual(["lock:*", "task:*"]);
   });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isLoopbackHost } from "./auth/transport";
 import { parseLockTemplate } from "./locks/templates";
 
 /**
@@ -63,6 +64,22 @@ const envSchema = z.object({
   IDEM_TRUSTED_PROXIES: z.preprocess(
     blankAsUnset,
     z.coerce.number({ error: "must be a whole number of proxies (0 or more)" }).int("must be a whole number of proxies (0 or more)").min(0, "must be a whole number of proxies (0 or more)").max(10, "must be at most 10").default(0),
+  ),
+  /**
+   * The console's address as browsers use it, e.g. https://idem.example.com behind a TLS-terminating
+   * proxy. Set, it decides the session cookie's Secure flag and OIDC redirect URIs; unset, they follow
+   * the request (X-Forwarded-Proto only from trusted proxies). Plain http only for this machine.
+   */
+  IDEM_PUBLIC_URL: z.preprocess(
+    blankAsUnset,
+    z
+      .string()
+      .refine((value) => URL.canParse(value) && ["https:", "http:"].includes(new URL(value).protocol), "must be a URL like https://idem.example.com")
+      .refine(
+        (value) => !URL.canParse(value) || new URL(value).protocol === "https:" || isLoopbackHost(new URL(value).hostname),
+        "must be https (browsers keep the sign-in cookie only over https, or on localhost)",
+      )
+      .optional(),
   ),
   IDEM_DB_POOL_MAX: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a whole number from 1 to 200" }).int("must be a whole number from 1 to 200").min(1, "must be a whole number from 1 to 200").max(200, "must be a whole number from 1 to 200").default(10)),
   IDEM_LOCK_PREFIX: z.preprocess(blankAsUnset, z.string().min(1).default("idem:lock:")),

@@ -6,7 +6,7 @@ import getPort, { portNumbers } from "get-port";
 import { childProcessEnv, env, searchPath } from "@/lib/env";
 import { resolveServers } from "@/lib/embedded/servers";
 import { migrateDatabase } from "@/lib/migrate";
-import { upsertUser } from "@/lib/auth/users";
+import { createUserIfMissing } from "@/lib/auth/users";
 import { createSql } from "@/lib/db";
 
 /**
@@ -111,7 +111,8 @@ const DEMO_ACCOUNTS = [
 async function ensureDemoAccounts(databaseUrl: string) {
   const sql = createSql(databaseUrl, { max: 1, applicationName: "idem-launcher" });
   try {
-    for (const account of DEMO_ACCOUNTS) await upsertUser(sql, account, "demo");
+    // Only if missing: a demo password an admin changed, or an account disabled, stays so.
+    for (const account of DEMO_ACCOUNTS) await createUserIfMissing(sql, account, "demo");
   } finally {
     await sql.end();
   }

@@ -6,9 +6,9 @@ import type { Route } from "next";
 import { z } from "zod";
 import { sameOrigin, type ActionState } from "@/lib/auth/action";
 import { SESSION_COOKIE, requestMeta, safeNextPath, startSession } from "@/lib/auth/current";
-import { DUMMY_HASH, verifyPassword } from "@/lib/auth/password";
-import { checkLoginThrottle, deleteSession, recordLoginAttempt } from "@/lib/auth/sessions";
-import { findUserForLogin } from "@/lib/auth/users";
+import { authenticate, throttleMessage } from "@/lib/auth/login";
+import { plainHttpMessage } from "@/lib/auth/transport";
+import { deleteSession } from "@/lib/auth/sessions";
 import { getSql } from "@/lib/db";
 import { findUnstorableText } from "@/lib/ledger/json";
 
@@ -21,6 +21,8 @@ const signInSchema = z.object({
 export async function signIn(_previous: ActionState, formData: FormData): Promise<ActionState> {
   const meta = await requestMeta();
   if (!sameOrigin(meta)) return { ok: false, error: "Refused: this request did not come from the sign-in page." };
+  // The browser would drop the Secure cookie and land back here with no word: say why instead.
+  if (meta.plainHttpRemote) return { ok: false, error: plainHttpMessage(meta.host) };
   const parsed = signInSchema.safeParse({ username: formData.get("username"), password: formData.get("password"), next: formData.get("next") ?? undefined });
   if (!parsed.success) return { ok: false, error: parsed.error.issues[0]?.message ?? "Invalid input" };
   const { username, password } = parsed.data;
@@ -30,26 +32,9 @@ export async function signIn(_previous: ActionState, formData: FormData): Promis
 
   const sql = getSql();
   try {
-    const throttle = await checkLoginThrottle(sql, username, meta.ip);
-    if (throttle.limited) {
-      const minutes = Math.ceil(throttle.retryAfterMs / 60_000);
-      return {
-        ok: false,
-        error:
-          throttle.scope === "account"
-            ? `Too many failed sign-ins for this account. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`
-            : `Too many failed sign-ins from this address. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
-      };
-    }
-    const user = await findUserForLogin(sql, username);
-    // Verify against a dummy hash for unknown users, so response time does not reveal which names exist.
-    const valid = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !valid || user.disabledAt) {
-      await recordLoginAttempt(sql, username, meta.ip, false);
-      return { ok: false, error: "Wrong username or password." };
-    }
-    await recordLoginAttempt(sql, username, meta.ip, true);
-    await startSession(user.id, meta);
+    const result = await authenticate(sql, username, password, meta.ip);
+    if (!result.ok) return { ok: false, error: result.reason === "throttled" ? throttleMessage(result.throttle) : "Wrong username or password." };
+    await startSession(result.user.id, meta);
   } catch (error) {
     console.error("[idem] sign-in failed", error);
     return { ok: false, error: "Sign-in is unavailable: the console cannot reach Postgres." };

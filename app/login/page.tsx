@@ -3,7 +3,8 @@ import { redirect } from "next/navigation";
 import { z } from "zod";
 import { ActionMessage } from "@/components/ui/action-message";
 import { buttonClass } from "@/components/ui/button";
-import { getSession, safeNextPath } from "@/lib/auth/current";
+import { getSession, requestMeta, safeNextPath } from "@/lib/auth/current";
+import { plainHttpMessage } from "@/lib/auth/transport";
 import { oidcFailures, oidcSettings, type OidcFailure } from "@/lib/auth/oidc";
 import { signIn } from "./actions";
 import { LoginForm } from "./login-form";
@@ -29,6 +30,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const session = await getSession().catch(() => null);
   if (session) redirect(next as Route);
   const sso = oidcSettings();
+  const meta = await requestMeta();
   return (
     <main className="flex min-h-screen items-center justify-center bg-zinc-100 p-6">
       <div className="w-full max-w-sm rounded-xl border border-zinc-200 bg-white p-8 shadow-sm">
@@ -36,6 +38,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
           <p className="text-xs font-semibold uppercase tracking-widest text-zinc-500">Idem</p>
           <h1 className="mt-1 text-xl font-semibold text-zinc-900">Sign in to the console</h1>
         </div>
+        {meta.plainHttpRemote ? <ActionMessage className="mb-4" state={{ ok: false, error: plainHttpMessage(meta.host) }} /> : null}
         {ssoFailure ? <ActionMessage className="mb-4" state={{ ok: false, error: ssoMessages[ssoFailure] }} /> : null}
         {sso ? (
           <>
@@ -46,7 +49,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
             <p className="my-4 text-center text-xs uppercase tracking-widest text-zinc-400">or with a password</p>
           </>
         ) : null}
-        <LoginForm action={signIn} next={next} />
+        <LoginForm action={signIn} next={next} warned={meta.plainHttpRemote} />
         <p className="mt-6 text-xs text-zinc-500">
           No account yet? An administrator creates one with <code className="rounded bg-zinc-100 px-1">npm run user:add</code>.
         </p>

@@ -2,54 +2,71 @@ import { z } from "zod";
 import { lockClasses } from "@/lib/locks/classify";
 import { duplicateOutcome, runStatus } from "@/lib/ledger/schema";
 import { PAGE_SIZE_MAX, runStatusFilters } from "@/lib/ledger/run-filters";
-import { abandonBody, cancelBody, lockReleaseBody, retryBody } from "./schemas";
+import { duplicateViews, duplicatesSchema } from "@/lib/params/duplicates";
+import { locksParams } from "@/lib/params/locks";
+import { runsListSchema } from "@/lib/params/runs";
+import { abandonBody, bodyExamples, cancelBody, lockReleaseBody, retryBody } from "./schemas";
 
 /**
- * The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json. Request bodies come from the
- * same zod schemas the routes validate with; query parameters are listed by hand because their
- * schemas coerce and transform (which JSON Schema cannot express).
+ * The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json. Request bodies are generated
+ * from the schemas the routes validate with (lib/api/schemas.ts). Query parameters are generated from
+ * the routes' query schemas' keys; their descriptions are written here, keyed by those keys (the type
+ * makes a missing or extra one a compile error), because the schemas coerce and transform, which JSON
+ * Schema cannot express. lib/api/openapi.test.ts checks both against the routes.
  */
-type Parameter = { name: string; in: "query" | "path"; required?: boolean; description: string; schema: Record<string, unknown> };
+type Parameter = { name: string; in: "query" | "path" | "header"; required?: boolean; description: string; schema: Record<string, unknown> };
+type ParameterSpec = Omit<Parameter, "name" | "in">;
 
-const str = (description: string, extra: Record<string, unknown> = {}): Omit<Parameter, "name" | "in"> => ({ description, schema: { type: "string", ...extra } });
-const q = (name: string, spec: Omit<Parameter, "name" | "in">): Parameter => ({ name, in: "query", ...spec });
+const str = (description: string, extra: Record<string, unknown> = {}): ParameterSpec => ({ description, schema: { type: "string", ...extra } });
+
+/** One query parameter per key of the route's schema, in its order. */
+function queryParameters<S extends z.ZodObject>(schema: S, docs: { [K in keyof S["shape"]]: ParameterSpec }): Parameter[] {
+  return Object.keys(schema.shape).map((name) => ({ name, in: "query", ...(docs as Record<string, ParameterSpec>)[name]! }));
+}
 
 const timeBound = "A relative time before now (`15m`, `24h`, `7d`) or an ISO 8601 date-time.";
 
-const runsQuery: Parameter[] = [
-  q("q", str("Free search: a run id, or an exact key.")),
-  q("status", str("Status, or `stuck` (running with an expired lease).", { enum: [...runStatusFilters] })),
-  q("task", str("Task name.")),
-  q("key", str("Idempotency key.")),
-  q("keyMatch", str("How `key` matches.", { enum: ["exact", "prefix"], default: "exact" })),
-  q("worker", str("The worker that holds or last held the lease.")),
-  q("from", str(`Created (or finished, with sort=finished) at or after. ${timeBound}`)),
-  q("to", str(`Created (or finished) before. ${timeBound}`)),
-  q("dups", str("Only runs with duplicate attempts.", { enum: ["1", "0"] })),
-  q("retry", str("Only retries (runs with retry_of).", { enum: ["1", "0"] })),
-  q("sort", str("Sort column.", { enum: ["created", "finished"], default: "created" })),
-  q("order", str("Sort order.", { enum: ["desc", "asc"], default: "desc" })),
-  q("cursor", str("`nextCursor` or `prevCursor` from the previous page.")),
-  q("pageSize", { description: "Rows per page.", schema: { type: "integer", minimum: 1, maximum: PAGE_SIZE_MAX, default: 50 } }),
-];
+export const runsQuery = queryParameters(runsListSchema, {
+  q: str("Free search: a run id, or an exact key."),
+  status: str("Status, or `stuck` (running with an expired lease).", { enum: [...runStatusFilters] }),
+  task: str("Task name."),
+  key: str("Idempotency key."),
+  keyMatch: str("How `key` matches.", { enum: ["exact", "prefix"], default: "exact" }),
+  worker: str("The worker that holds or last held the lease."),
+  from: str(`Created (or finished, with sort=finished) at or after. ${timeBound}`),
+  to: str(`Created (or finished) before. ${timeBound}`),
+  dups: str("Only runs with duplicate attempts.", { enum: ["1", "0"] }),
+  retry: str("Only retries (runs with retry_of).", { enum: ["1", "0"] }),
+  sort: str("Sort column.", { enum: ["created", "finished"], default: "created" }),
+  order: str("Sort order.", { enum: ["desc", "asc"], default: "desc" }),
+  cursor: str("`nextCursor` or `prevCursor` from the previous page."),
+  pageSize: { description: "Rows per page.", schema: { type: "integer", minimum: 1, maximum: PAGE_SIZE_MAX, default: 50 } },
+});
 
-const duplicatesQuery: Parameter[] = [
-  q("view", str("`list` of attempts, or grouped by `keys` or `sources`.", { enum: ["list", "keys", "sources"], default: "list" })),
-  q("outcome", str("Outcome.", { enum: [...duplicateOutcome.enumValues] })),
-  q("task", str("Task name.")),
-  q("source", str("Source of the attempt (e.g. celery, api).")),
-  q("worker", str("Worker id of the attempt.")),
-  q("run", str("Attempts on this run id.")),
-  q("from", str(`At or after. ${timeBound}`)),
-  q("to", str(`Before. ${timeBound}`)),
-  q("cursor", str("`nextCursor` from the previous page.")),
-];
+export const duplicatesQuery = queryParameters(duplicatesSchema, {
+  view: str("`list` of attempts, or grouped by `keys` or `sources`.", { enum: [...duplicateViews], default: "list" }),
+  outcome: str("Outcome.", { enum: [...duplicateOutcome.enumValues] }),
+  task: str("Task name."),
+  source: str("Source of the attempt (e.g. celery, api)."),
+  worker: str("Worker id of the attempt."),
+  run: str("Attempts on this run id."),
+  from: str(`At or after. ${timeBound}`),
+  to: str(`Before. ${timeBound}`),
+  cursor: str("`nextCursor` from the previous page."),
+});
 
-const locksQuery: Parameter[] = [
-  q("class", str("Lock class.", { enum: [...lockClasses] })),
-  q("pattern", str("One of the configured SCAN patterns.")),
-  q("q", str("Substring of the key.")),
-];
+export const locksQuery = queryParameters(locksParams.schema, {
+  class: str("Lock class.", { enum: [...lockClasses] }),
+  pattern: str("One of the configured SCAN patterns."),
+  q: str("Substring of the key."),
+});
+
+const requestIdHeader: Parameter = {
+  name: "X-Request-Id",
+  in: "header",
+  description: "8-100 characters of [A-Za-z0-9_-]. A write repeated with the same id returns the first answer instead of acting twice. Echoed in the X-Request-Id response header (a new id when absent or malformed).",
+  schema: { type: "string", pattern: "^[A-Za-z0-9_-]{8,100}$" },
+};
 
 const runId: Parameter = { name: "id", in: "path", required: true, description: "Run id.", schema: { type: "integer", minimum: 1 } };
 
@@ -82,10 +99,16 @@ const operationResult = {
 } as const;
 
 const json = (schema: unknown) => ({ "application/json": { schema } });
+const requestIdResponseHeader = { "X-Request-Id": { description: "The request's id: the one sent, or a new one. Also in error bodies.", schema: { type: "string" } } };
 const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [String(status), { description: errorDescriptions[status] ?? "Error", content: json({ $ref: "#/components/schemas/Error" }) }]));
+  Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      { description: errorDescriptions[status] ?? "Error", headers: requestIdResponseHeader, content: json({ $ref: "#/components/schemas/Error" }) },
+    ]),
+  );
 const errorDescriptions: Record<number, string> = {
-  400: "Invalid parameters or body",
+  400: "Invalid parameters or body; `field` names the offending one (`query.status`, `body.seenStatus`)",
   401: "Missing, unknown or revoked token",
   403: "The token's role cannot do this",
   404: "No such run",
@@ -94,8 +117,71 @@ const errorDescriptions: Record<number, string> = {
   415: "Body is not application/json",
   503: "Postgres or Redis unreachable",
 };
+const ok = (description: string, schema: unknown) => ({ "200": { description, headers: requestIdResponseHeader, content: json(schema) } });
 
-const body = (schema: z.ZodType) => ({ required: true, content: json(z.toJSONSchema(schema, { io: "input", unrepresentable: "any" })) });
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return rest;
+}
+const body = (schema: z.ZodType, examples: Record<string, unknown>) => ({
+  required: true,
+  content: { "application/json": { schema: jsonSchemaOf(schema), examples: Object.fromEntries(Object.entries(examples).map(([name, value]) => [name, { value }])) } },
+});
+
+// Response bodies: the fields automation relies on; rows carry more (every column the console shows).
+const obj = (required: string[], properties: Record<string, unknown>) => ({ type: "object", required, properties });
+const nullable = (type: string) => ({ type: [type, "null"] });
+// A list row and the run detail share these; the detail adds the columns a write's precondition needs.
+const runSchema = obj(["id", "taskName", "idempotencyKey", "status", "attempt", "createdAt"], {
+  id: { type: "integer" },
+  taskName: { type: "string" },
+  idempotencyKey: { type: "string" },
+  status: { type: "string", enum: [...runStatus.enumValues] },
+  attempt: { type: "integer" },
+  createdAt: { type: "string", format: "date-time" },
+  finishedAt: nullable("string"),
+  retryOf: nullable("integer"),
+});
+const runListItem = { allOf: [runSchema, obj(["leaseExpired", "durationMs"], { leaseExpired: { type: "boolean" }, durationMs: nullable("integer"), errorMessage: nullable("string") })] };
+const cursorPage = (rows: string, item: unknown) =>
+  obj([rows, "nextCursor", "prevCursor"], { [rows]: { type: "array", items: item }, nextCursor: nullable("string"), prevCursor: nullable("string") });
+const responses = {
+  me: obj(["name", "role", "via"], { name: { type: "string" }, role: { type: "string", enum: ["viewer", "operator", "admin"] }, via: { type: "string", enum: ["api", "console"] } }),
+  runs: cursorPage("runs", runListItem),
+  run: obj(["run", "events", "duplicates", "lineage"], {
+    run: {
+      allOf: [
+        runSchema,
+        obj(["updatedAt", "leaseToken", "leaseExpired", "lineageRetries"], {
+          updatedAt: { type: "string", format: "date-time", description: "`seenUpdatedAt` for a retry" },
+          leaseToken: { ...nullable("string"), description: "`seenLeaseToken` for an abandon" },
+          leaseExpired: { type: "boolean" },
+          lineageRetries: { type: "integer", description: "`seenRetries` for a retry" },
+        }),
+      ],
+    },
+    events: { type: "array", items: { type: "object" }, description: "The timeline (run_events), oldest first" },
+    duplicates: { type: "array", items: { type: "object" } },
+    lineage: { type: "object", description: "The root run and its retries" },
+  }),
+  duplicates: {
+    oneOf: [
+      { allOf: [obj(["view"], { view: { const: "list" } }), cursorPage("attempts", { type: "object" })] },
+      obj(["view"], { view: { enum: ["keys", "sources"] } }),
+    ],
+  },
+  locks: obj(["locks", "counts", "examined", "capped", "maxKeys", "patterns"], {
+    locks: {
+      type: "array",
+      items: obj(["key", "value", "class"], { key: { type: "string" }, value: { type: "string", description: "Send back as `value` to release" }, class: { type: "string", enum: [...lockClasses] } }),
+    },
+    counts: { type: "object", additionalProperties: { type: "integer" } },
+    examined: { type: "integer" },
+    capped: { type: "boolean" },
+    maxKeys: { type: "integer" },
+    patterns: { type: "array", items: { type: "string" } },
+  }),
+};
 
 const writeNote =
   "Writes need a bearer token with the operator role. Send `X-Request-Id` to make a retry of the same request return the first answer instead of acting twice. Every attempt, done or refused, is written to the audit log as `token:<name>`.";
@@ -107,7 +193,7 @@ export function openApiDocument(serverUrl: string) {
       title: "Idem console API",
       version: "1",
       description:
-        "Automation for the Idem ledger: task history, duplicates, Redis locks, and guarded operations (retry under a new key, cancel, abandon, lock release). Authenticate with `Authorization: Bearer idem_...` (tokens are created by admins under Settings → API tokens). Reads also accept a signed-in console session.",
+        "Automation for the Idem ledger: task history, duplicates, Redis locks, and guarded operations (retry under a new key, cancel, abandon, lock release). Authenticate with `Authorization: Bearer idem_...` (tokens are created by admins under Settings → API tokens). Reads also accept a signed-in console session. Every answer carries `X-Request-Id`; every failure, including an unknown path (404) and a method a path does not take (405, with `Allow`), has the body `Error`.",
     },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }],
@@ -117,77 +203,79 @@ export function openApiDocument(serverUrl: string) {
     },
     paths: {
       "/api/v1/me": {
-        get: { summary: "Who this token is", responses: { "200": { description: "The token's name and role" }, ...errors(401) } },
+        get: { summary: "Who this token is", responses: { ...ok("The token's name and role", responses.me), ...errors(401, 503) } },
       },
       "/api/v1/runs": {
         get: {
           summary: "List runs (task history)",
           description: "Keyset pagination: pass `nextCursor` back as `cursor`.",
           parameters: runsQuery,
-          responses: { "200": { description: "A page of runs with nextCursor / prevCursor" }, ...errors(400, 401, 503) },
+          responses: { ...ok("A page of runs", responses.runs), ...errors(400, 401, 503) },
         },
       },
       "/api/v1/runs/{id}": {
         get: {
           summary: "A run with its timeline, duplicate attempts and lineage",
           parameters: [runId],
-          responses: { "200": { description: "The run" }, ...errors(401, 404, 503) },
+          responses: { ...ok("The run", responses.run), ...errors(401, 404, 503) },
         },
       },
       "/api/v1/runs/{id}/retry": {
         post: {
           summary: "Retry a failed or abandoned run under a new key, with lineage",
           description: `The new run is pending (a worker executes it) under \`<root key>#retry-<n>\`, retry_of this run. ${writeNote}`,
-          parameters: [runId],
-          requestBody: body(retryBody),
-          responses: { "200": { description: "Created", content: json({ $ref: "#/components/schemas/OperationResult" }) }, ...errors(400, 401, 403, 404, 409, 413, 415) },
+          parameters: [runId, requestIdHeader],
+          requestBody: body(retryBody, { retry: bodyExamples.retry, editedPayload: bodyExamples.retryEdited }),
+          responses: { ...ok("Created", { $ref: "#/components/schemas/OperationResult" }), ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
         },
       },
       "/api/v1/runs/{id}/cancel": {
         post: {
           summary: "Cancel a pending run",
           description: writeNote,
-          parameters: [runId],
-          requestBody: body(cancelBody),
-          responses: { "200": { description: "Cancelled", content: json({ $ref: "#/components/schemas/OperationResult" }) }, ...errors(400, 401, 403, 404, 409, 415) },
+          parameters: [runId, requestIdHeader],
+          requestBody: body(cancelBody, { cancel: bodyExamples.cancel }),
+          responses: { ...ok("Cancelled", { $ref: "#/components/schemas/OperationResult" }), ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
         },
       },
       "/api/v1/runs/{id}/abandon": {
         post: {
           summary: "Mark a running run whose lease expired as abandoned (failed)",
           description: writeNote,
-          parameters: [runId],
-          requestBody: body(abandonBody),
-          responses: { "200": { description: "Abandoned", content: json({ $ref: "#/components/schemas/OperationResult" }) }, ...errors(400, 401, 403, 404, 409, 415) },
+          parameters: [runId, requestIdHeader],
+          requestBody: body(abandonBody, { abandon: bodyExamples.abandon }),
+          responses: { ...ok("Abandoned", { $ref: "#/components/schemas/OperationResult" }), ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
         },
       },
       "/api/v1/duplicates": {
         get: {
           summary: "Duplicate attempts (replayed, in_progress, payload_mismatch, lock_contended)",
           parameters: duplicatesQuery,
-          responses: { "200": { description: "Attempts, or groups for view=keys|sources" }, ...errors(400, 401, 503) },
+          responses: { ...ok("Attempts, or groups for view=keys|sources", responses.duplicates), ...errors(400, 401, 503) },
         },
       },
       "/api/v1/locks": {
         get: {
           summary: "Redis lock inventory, classified and mapped to runs",
           parameters: locksQuery,
-          responses: { "200": { description: "Locks and counts per class" }, ...errors(400, 401, 503) },
+          responses: { ...ok("Locks and counts per class", responses.locks), ...errors(400, 401, 503) },
         },
       },
       "/api/v1/locks/release": {
         post: {
           summary: "Release a lock by compare-and-delete with the value seen",
           description: `Deletes the key only if it still holds \`value\`. Held locks need \`confirmKey\` and \`reason\`. ${writeNote}`,
-          requestBody: body(lockReleaseBody),
-          responses: { "200": { description: "Released", content: json({ $ref: "#/components/schemas/OperationResult" }) }, ...errors(400, 401, 403, 409, 415, 503) },
+          parameters: [requestIdHeader],
+          requestBody: body(lockReleaseBody, { release: bodyExamples.release, releaseHeld: bodyExamples.releaseHeld }),
+          responses: { ...ok("Released", { $ref: "#/components/schemas/OperationResult" }), ...errors(400, 401, 403, 409, 413, 415, 503) },
         },
       },
       "/api/metrics": {
         get: {
           summary: "Prometheus metrics (text exposition format)",
-          description: "Runs by status, duplicates by outcome, locks by class, operator actions. Needs a token (any role).",
-          responses: { "200": { description: "text/plain; version=0.0.4" }, ...errors(401) },
+          description:
+            "Runs by status and duplicates by outcome (both over the last 24 hours), stuck runs, locks by class, operator actions (`idem_operator_actions_total`, a counter). Needs a token (any role); a browser session is not accepted.",
+          responses: { "200": { description: "text/plain; version=0.0.4", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(401, 503) },
         },
       },
     },

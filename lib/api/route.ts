@@ -81,20 +81,28 @@ function validationError(error: z.ZodError, where: string, requestId: string) {
 
 export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType = z.ZodUnknown, P extends z.ZodType = z.ZodUnknown>(config: {
   role: Role;
+  /** Reads accept a signed-in browser's session too, unless false (metrics: for scrapers with a token). */
+  sessions?: boolean;
   query?: Q;
   body?: B;
   params?: P;
   maxBodyBytes?: number;
+  /**
+   * The handler is an operation (apiOperation): performOperation checks the role after validation and
+   * audits a refusal, exactly as the console's actions do, so the wrapper does not refuse early.
+   */
+  roleCheckedByOperation?: boolean;
   handler: (ctx: ApiContext<z.output<Q>, z.output<B>, z.output<P>>) => Promise<Response | object>;
 }) {
-  return async function route(request: Request, routeParams: RouteParams): Promise<Response> {
-    const requestId = request.headers.get("x-request-id")?.match(/^[A-Za-z0-9_-]{8,100}$/)?.[0] ?? randomUUID();
+  // The config rides on the handler so lib/api/openapi.test.ts can hold the document to the schemas the route really uses.
+  return Object.assign(async function route(request: Request, routeParams: RouteParams): Promise<Response> {
+    const requestId = requestIdOf(request);
     try {
-      const actor = await authenticate(request, request.method === "GET" || request.method === "HEAD");
+      const actor = await authenticate(request, (request.method === "GET" || request.method === "HEAD") && config.sessions !== false);
       if (!actor) {
         return errorResponse(401, "UNAUTHENTICATED", "Send a valid API token: Authorization: Bearer idem_...", requestId);
       }
-      if (!hasRole(actor.role, config.role)) {
+      if (!config.roleCheckedByOperation && !hasRole(actor.role, config.role)) {
         return errorResponse(403, "FORBIDDEN", `This token's role (${actor.role}) cannot do this; it needs ${config.role}.`, requestId);
       }
       const query = (config.query ?? z.unknown()).safeParse(searchParamsToObject(new URL(request.url).searchParams));
@@ -137,7 +145,7 @@ export function apiRoute<Q extends z.ZodType = z.ZodUnknown, B extends z.ZodType
       if (isConnectionError(error)) return errorResponse(503, "UNAVAILABLE", "Postgres is unreachable; try again shortly.", requestId);
       return errorResponse(500, "INTERNAL", `Something went wrong (request ${requestId}); the server log has the details.`, requestId);
     }
-  };
+  }, { config: { role: config.role, query: config.query, body: config.body } });
 }
 
 function isConnectionError(error: unknown): boolean {
@@ -145,12 +153,67 @@ function isConnectionError(error: unknown): boolean {
   return typeof code === "string" && ["ECONNREFUSED", "ECONNRESET", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "57P01", "57P03"].includes(code);
 }
 
+/**
+ * A write route that is one operation: validated with `body` and `params`, then performOperation with
+ * `input(ctx)`: role check, compare-and-set and one audit row, a viewer token's refusal included (as
+ * "refused", like the console's), which an early 403 in the wrapper would leave out of the audit log.
+ */
+export function apiOperation<S extends z.ZodType, B extends z.ZodType = z.ZodUnknown, P extends z.ZodType = z.ZodUnknown>(config: {
+  operation: Operation<S>;
+  body: B;
+  params?: P;
+  maxBodyBytes?: number;
+  input: (ctx: { body: z.output<B>; params: z.output<P> }) => z.output<S>;
+}) {
+  return apiRoute({
+    role: config.operation.role,
+    body: config.body,
+    params: config.params,
+    maxBodyBytes: config.maxBodyBytes,
+    roleCheckedByOperation: true,
+    handler: (ctx) => operationResponse(config.operation, config.input(ctx), ctx as ApiContext<unknown, unknown, unknown>),
+  });
+}
+
 /** An operator action over the API: the same Operation the console's server action runs, audited the same way. */
 export function operationResponse<S extends z.ZodType>(operation: Operation<S>, input: z.output<S>, ctx: ApiContext<unknown, unknown, unknown>) {
   return performOperation(operation, input, { actor: ctx.actor, requestId: ctx.requestId, sql: ctx.sql }).then((performed) => {
-    if (performed.ok) return Response.json({ ok: true, message: performed.message, repeated: performed.repeated, data: performed.data ?? null });
+    if (performed.ok) {
+      return Response.json(
+        { ok: true, message: performed.message, repeated: performed.repeated, data: performed.data ?? null },
+        { headers: { "cache-control": "no-store", "x-request-id": ctx.requestId } },
+      );
+    }
     const code = (performed.code in errorCodes ? performed.code : "INTERNAL") as ErrorCode;
     const status = performed.kind === "forbidden" ? 403 : performed.kind === "error" ? 500 : code === "INTERNAL" || code === "CONFLICT" ? 409 : errorCodes[code];
     return errorResponse(status, code, performed.message, ctx.requestId);
   });
+}
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+type Method = (typeof METHODS)[number];
+type PlainHandler = (request: Request) => Response;
+
+function requestIdOf(request: Request): string {
+  return request.headers.get("x-request-id")?.match(/^[A-Za-z0-9_-]{8,100}$/)?.[0] ?? randomUUID();
+}
+
+/**
+ * Handlers for the methods a route does not take, so they get the API's error body and an Allow
+ * header instead of Next's empty 405: `export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");`
+ */
+export function otherMethods(...allowed: Method[]): Record<Method, PlainHandler> {
+  // HEAD is answered wherever GET is (Next derives it); OPTIONS is Next's own, with the same Allow.
+  const allow = [...new Set<string>([...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"])].join(", ");
+  const refuse: PlainHandler = (request) => {
+    const response = errorResponse(405, "METHOD_NOT_ALLOWED", `${request.method} is not allowed here; use ${allowed.join(" or ")}.`, requestIdOf(request));
+    response.headers.set("allow", allow);
+    return response;
+  };
+  return Object.fromEntries(METHODS.map((method) => [method, refuse])) as Record<Method, PlainHandler>;
+}
+
+/** Every method of a path that is no route: the API's 404 body rather than the console's HTML page. */
+export function unknownPath(request: Request): Response {
+  return errorResponse(404, "NOT_FOUND", `No such API path: ${new URL(request.url).pathname.slice(0, 200)}. The routes are listed in /api/v1/openapi.json.`, requestIdOf(request));
 }

@@ -3,7 +3,9 @@ import { cookies, headers } from "next/headers";
 import { forbidden, redirect } from "next/navigation";
 import { cache } from "react";
 import { getSql } from "@/lib/db";
+import { env } from "@/lib/env";
 import { hasRole, type Role } from "./roles";
+import { isLoopbackHost, requestTransport } from "./transport";
 import { createSession, deleteSession, findSession, type Session } from "./sessions";
 import type { User } from "./users";
 
@@ -42,33 +44,37 @@ export async function requireUser(role: Role = "viewer"): Promise<User> {
 export interface RequestMeta {
   ip: string;
   userAgent: string | null;
-  /** Cookies get the Secure flag everywhere except plain http on localhost. */
+  /** Cookies get the Secure flag everywhere except plain http on localhost (lib/auth/transport.ts). */
   secure: boolean;
+  /** Plain http to another machine: a Secure cookie would be dropped, so sign-in says so instead. */
+  plainHttpRemote: boolean;
   origin: string | null;
   host: string | null;
   /** This console as the browser addressed it, e.g. http://127.0.0.1:3000 (for redirect URIs). */
   baseUrl: string | null;
 }
 
-const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/** This machine by name or loopback address: where plain http is acceptable (cookies, an OIDC provider). */
-export function isLoopbackHost(hostname: string): boolean {
-  return LOCAL_HOSTS.has(hostname);
-}
+export { isLoopbackHost };
 
 export async function requestMeta(): Promise<RequestMeta> {
   const h = await headers();
-  const host = h.get("x-forwarded-host") ?? h.get("host");
-  const proto = h.get("x-forwarded-proto") ?? "http";
-  const hostname = host ? host.replace(/:\d+$/, "") : "";
+  const transport = requestTransport({
+    publicUrl: env.IDEM_PUBLIC_URL,
+    forwardedProto: h.get("x-forwarded-proto"),
+    forwardedHost: h.get("x-forwarded-host"),
+    host: h.get("host"),
+  });
   return {
-    ip: (h.get("x-forwarded-for") ?? "").split(",")[0]?.trim() || "local",
+    // scripts/serve.ts sets X-Forwarded-For from the socket (or trusted proxies). `next dev` has no such
+    // server in front, so a client's own header would pick its address: there, all share one.
+    ip: env.NODE_ENV === "development" ? "development" : (h.get("x-forwarded-for") ?? "").split(",")[0]?.trim() || "local",
     userAgent: h.get("user-agent"),
-    secure: proto === "https" || !isLoopbackHost(hostname),
+    secure: transport.secure,
+    plainHttpRemote: transport.plainHttpRemote,
     origin: h.get("origin"),
-    host,
-    baseUrl: host ? `${proto === "https" ? "https" : "http"}://${host}` : null,
+    // The Origin check compares with the Host the browser sent (through a trusted proxy, the one it forwarded).
+    host: h.get("x-forwarded-host") ?? h.get("host"),
+    baseUrl: transport.baseUrl,
   };
 }
 

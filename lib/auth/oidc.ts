@@ -126,7 +126,7 @@ export async function finishOidcSignIn(
     claims = idToken;
     // Providers may keep profile claims out of the ID token when they issue an access token (OIDC
     // Core 5.4); then the UserInfo endpoint has them, for the same subject.
-    if (claims[settings.usernameClaim] === undefined) {
+    if (claims[settings.usernameClaim] === undefined || (settings.usernameClaim === "email" && claims.email_verified === undefined)) {
       claims = { ...(await client.fetchUserInfo(config, tokens.access_token, idToken.sub)), ...idToken };
     }
   } catch (error) {
@@ -136,8 +136,11 @@ export async function finishOidcSignIn(
   if (typeof value !== "string" || value.trim() === "") {
     throw new OidcSignInError("no_username", `the ID token has no "${settings.usernameClaim}" claim`);
   }
-  if (settings.usernameClaim === "email" && claims.email_verified === false) {
-    throw new OidcSignInError("unverified", "the provider says this email address is not verified");
+  // An email names an account only if the provider vouches for it: a missing email_verified is not a
+  // yes (Entra ID and others let users set an unverified address: the "nOAuth" account takeover).
+  // Some providers (Cognito) send the flag as the string "true".
+  if (settings.usernameClaim === "email" && claims.email_verified !== true && claims.email_verified !== "true") {
+    throw new OidcSignInError("unverified", "the provider does not say this email address is verified");
   }
   return { username: value.trim(), next: flow.next };
 }

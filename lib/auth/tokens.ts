@@ -84,13 +84,17 @@ export async function revokeApiToken(sql: postgres.Sql, id: number, revokedBy: s
 
 /**
  * The live token for a bearer secret, or null. last_used_at is refreshed at most once a minute, so a
- * busy client does not turn every read into a write.
+ * busy client does not turn every read into a write. A token is as good as the admin who created it:
+ * disabling that account stops its tokens too (and enabling it again restores them), so a departed
+ * admin's automation does not outlive the account.
  */
 export async function authenticateApiToken(sql: postgres.Sql, token: string): Promise<ApiToken | null> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
   const rows = await sql<TokenRecord[]>`
     WITH found AS (
-      SELECT * FROM idem.api_tokens WHERE token_hash = ${hashToken(token)} AND revoked_at IS NULL
+      SELECT t.* FROM idem.api_tokens t
+      WHERE t.token_hash = ${hashToken(token)} AND t.revoked_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM idem.users u WHERE lower(u.username) = lower(t.created_by) AND u.disabled_at IS NOT NULL)
     ), touched AS (
       UPDATE idem.api_tokens t SET last_used_at = now()
       FROM found WHERE t.id = found.id AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')

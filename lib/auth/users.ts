@@ -53,16 +53,38 @@ export async function createUser(sql: postgres.Sql, input: z.input<typeof newUse
   return toUser(rows[0]);
 }
 
-/** Creates the user, or resets its password and role if it exists (for the demo's known accounts). */
-export async function upsertUser(sql: postgres.Sql, input: z.input<typeof newUserSchema>, createdBy: string): Promise<User> {
+/** A new password for an existing account (`npm run user:add -- --reset`); its sessions end. */
+export async function resetPassword(sql: postgres.Sql, username: string, password: string): Promise<User> {
+  const parsed = parseOrThrow(newUserSchema.pick({ password: true }), { password });
+  const passwordHash = await hashPassword(parsed.password);
+  const rows = await sql<UserRecord[]>`
+    UPDATE idem.users SET password_hash = ${passwordHash} WHERE lower(username) = lower(${username})
+    RETURNING id, username, role, created_at, created_by, disabled_at`;
+  if (!rows[0]) throw new AppError("NOT_FOUND", `no user named ${username}`);
+  await sql`DELETE FROM idem.sessions WHERE user_id = ${rows[0].id}`;
+  return toUser(rows[0]);
+}
+
+/**
+ * Creates the user unless one of that name exists, which is left as it is (the demo's known accounts:
+ * a password an admin changed, or an account disabled, stays so across `npm run demo`).
+ */
+export async function createUserIfMissing(sql: postgres.Sql, input: z.input<typeof newUserSchema>, createdBy: string): Promise<{ user: User; created: boolean }> {
   const { username, password, role } = parseOrThrow(newUserSchema, input);
+  const existing = await sql<UserRecord[]>`
+    SELECT id, username, role, created_at, created_by, disabled_at FROM idem.users WHERE lower(username) = lower(${username})`;
+  if (existing[0]) return { user: toUser(existing[0]), created: false };
   const passwordHash = await hashPassword(password);
   const rows = await sql<UserRecord[]>`
     INSERT INTO idem.users (username, password_hash, role, created_by)
     VALUES (${username}, ${passwordHash}, ${role}, ${createdBy})
-    ON CONFLICT ((lower(username))) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role, disabled_at = NULL
+    ON CONFLICT ((lower(username))) DO NOTHING
     RETURNING id, username, role, created_at, created_by, disabled_at`;
-  return toUser(rows[0]!);
+  if (rows[0]) return { user: toUser(rows[0]), created: true };
+  // Created by someone else in between: theirs stands.
+  const raced = await sql<UserRecord[]>`
+    SELECT id, username, role, created_at, created_by, disabled_at FROM idem.users WHERE lower(username) = lower(${username})`;
+  return { user: toUser(raced[0]!), created: false };
 }
 
 export async function findUserForLogin(sql: postgres.Sql, username: string): Promise<(User & { passwordHash: string }) | null> {

@@ -1,6 +1,6 @@
 import "server-only";
 import type postgres from "postgres";
-import { Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import { checkHealth } from "@/lib/health";
 import { lockClasses } from "@/lib/locks/classify";
 import { listLocks } from "@/lib/locks/inventory";
@@ -34,12 +34,13 @@ export async function renderMetrics(sql: postgres.Sql): Promise<{ body: string; 
   const registry = new Registry();
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
 
-  const runs = gauge("idem_runs", "Runs created in the last 24 hours, by their status now", ["status"]);
+  const runs = gauge("idem_runs", "Runs created in the last 24 hours (not all time), by their status now", ["status"]);
   const stuck = gauge("idem_runs_stuck", "Runs still running whose lease expired (their worker is gone or paused)");
-  const duplicates = gauge("idem_duplicate_attempts", "Duplicate attempts in the last 24 hours, by outcome", ["outcome"]);
+  const duplicates = gauge("idem_duplicate_attempts", "Duplicate attempts in the last 24 hours (not all time), by outcome", ["outcome"]);
   const locks = gauge("idem_locks", "Redis locks matching the configured patterns, by class (cached 30 s)", ["class"]);
   const locksUp = gauge("idem_locks_inventory_up", "1 if the last lock inventory could be read");
-  const actions = gauge("idem_operator_actions", "Operator actions recorded in the audit log, by action and outcome", ["action", "outcome"]);
+  // A counter: the audit log is append-only, so these only ever grow (rate() and increase() apply).
+  const actions = new Counter({ name: "idem_operator_actions_total", help: "Operator actions recorded in the audit log, by action and outcome", labelNames: ["action", "outcome"], registers: [registry] });
   const up = gauge("idem_dependency_up", "1 if the server answered the console's health check", ["service"]);
   const latency = gauge("idem_dependency_latency_seconds", "Round trip of the console's health check", ["service"]);
 
@@ -57,7 +58,7 @@ export async function renderMetrics(sql: postgres.Sql): Promise<{ body: string; 
   for (const [outcome, n] of Object.entries(byOutcome)) duplicates.set({ outcome }, n);
   locksUp.set(lockByClass ? 1 : 0);
   if (lockByClass) for (const lockClass of lockClasses) locks.set({ class: lockClass }, lockByClass[lockClass] ?? 0);
-  for (const row of actionRows) actions.set({ action: row.action, outcome: row.outcome }, Number(row.n));
+  for (const row of actionRows) actions.inc({ action: row.action, outcome: row.outcome }, Number(row.n));
   for (const [service, result] of Object.entries(health)) {
     up.set({ service }, result.ok ? 1 : 0);
     if (result.latencyMs !== null) latency.set({ service }, result.latencyMs / 1000);

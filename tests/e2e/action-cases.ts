@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import type { APIRequestContext, Browser, Page } from "@playwright/test";
 import type { Redis } from "ioredis";
 import type postgres from "postgres";
@@ -34,6 +36,12 @@ export interface ActionTarget {
 export interface ActionCase {
   /** The audit log's action name (performOperation writes it). */
   name: string;
+  /**
+   * The server action this case exercises, as `<file under app/>#<export>`. actionSources() checks that
+   * every export of an actions.ts under app/ has a case, and the authorization test that the captured request
+   * really calls this export (Next's server-reference manifest).
+   */
+  source: string;
   /** The least role that may do it. */
   role: "operator" | "admin";
   /** Free-text fields: any characters are legitimate there, and stored as sent (trimmed). */
@@ -120,6 +128,7 @@ async function captureCreateToken(page: Page): Promise<CapturedAction> {
 export const actionCases: ActionCase[] = [
   {
     name: "run.retry",
+    source: "(console)/runs/actions.ts#retryRunAction",
     role: "operator",
     // Blank editPayload is the unticked box (a plain retry); payload is any JSON.
     textFields: ["reason", "payload", "editPayload"],
@@ -147,6 +156,7 @@ export const actionCases: ActionCase[] = [
   },
   {
     name: "run.retry_bulk",
+    source: "(console)/runs/actions.ts#bulkRetryAction",
     role: "operator",
     textFields: ["reason"],
     async target(seeds) {
@@ -174,6 +184,7 @@ export const actionCases: ActionCase[] = [
   },
   {
     name: "run.abandon",
+    source: "(console)/runs/actions.ts#abandonRunAction",
     role: "operator",
     textFields: ["reason"],
     async target(seeds) {
@@ -204,6 +215,7 @@ export const actionCases: ActionCase[] = [
   },
   {
     name: "run.cancel",
+    source: "(console)/runs/actions.ts#cancelRunAction",
     role: "operator",
     textFields: ["reason"],
     async target(seeds) {
@@ -235,6 +247,7 @@ export const actionCases: ActionCase[] = [
   },
   {
     name: "lock.release",
+    source: "(console)/locks/actions.ts#releaseLockAction",
     role: "operator",
     textFields: ["reason"],
     async target(seeds) {
@@ -257,6 +270,7 @@ export const actionCases: ActionCase[] = [
   },
   {
     name: "lock.release_bulk",
+    source: "(console)/locks/actions.ts#releaseLocksAction",
     role: "operator",
     textFields: ["reason"],
     async target(seeds) {
@@ -280,6 +294,7 @@ export const actionCases: ActionCase[] = [
   },
   {
     name: "user.create",
+    source: "(console)/settings/users/actions.ts#addUser",
     role: "admin",
     textFields: ["password"],
     // "-1" and "1e309" are fine usernames.
@@ -303,6 +318,7 @@ export const actionCases: ActionCase[] = [
   },
   {
     name: "user.update",
+    source: "(console)/settings/users/actions.ts#changeUserAccess",
     role: "admin",
     // The username only labels the audit row: the id says whom.
     textFields: ["username"],
@@ -331,6 +347,7 @@ export const actionCases: ActionCase[] = [
   },
   {
     name: "token.create",
+    source: "(console)/settings/tokens/actions.ts#createToken",
     role: "admin",
     // A token's name is free text, so hostile names are created (and shown escaped on the tokens page):
     // sent at the live target, and accepted.
@@ -351,6 +368,7 @@ export const actionCases: ActionCase[] = [
   },
   {
     name: "token.revoke",
+    source: "(console)/settings/tokens/actions.ts#revokeToken",
     role: "admin",
     textFields: ["reason", "name"],
     async target(seeds) {
@@ -455,4 +473,41 @@ export async function issueTokens<K extends string>(
     tokens[key] = { token, name };
   }
   return tokens;
+}
+
+const appRoot = path.resolve(import.meta.dirname, "../../app");
+
+/** Server actions with tests of their own rather than a case above (they need no role, only a form). */
+export const actionsTestedApart: Record<string, string> = {
+  "login/actions.ts#signIn": "captureSignIn: authorization, hostile-input and sessions specs",
+  "login/actions.ts#signOut": "authorization spec (Origin checks) and sessions spec (ends the session)",
+};
+
+/** Every export of every actions.ts under app/, as `<file under app/>#<export>`. */
+export function actionExportsOnDisk(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name === "actions.ts") {
+        const file = path.relative(appRoot, full).split(path.sep).join("/");
+        for (const match of readFileSync(full, "utf8").matchAll(/^export\s+(?:const|let|async\s+function|function)\s+(\w+)/gm)) found.push(`${file}#${match[1]}`);
+        for (const match of readFileSync(full, "utf8").matchAll(/^export\s*\{([^}]*)\}/gm)) {
+          for (const name of match[1]!.split(",")) found.push(`${file}#${name.trim().split(/\s+as\s+/).pop()}`);
+        }
+      }
+    }
+  };
+  walk(appRoot);
+  return found.sort();
+}
+
+/** Which export of which file a server action id calls, from the build's server-reference manifest. */
+export function serverActionSource(actionId: string): string | null {
+  const manifest = JSON.parse(readFileSync(path.resolve(appRoot, "../.next/server/server-reference-manifest.json"), "utf8")) as {
+    node: Record<string, { filename?: string; exportedName?: string }>;
+  };
+  const entry = manifest.node[actionId];
+  return entry?.filename && entry.exportedName ? `${entry.filename.replace(/^app\//, "")}#${entry.exportedName}` : null;
 }

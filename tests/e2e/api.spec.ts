@@ -126,7 +126,7 @@ test("run detail: the run with its timeline, duplicates and lineage; unknown or 
   }
 });
 
-test("retry: 403 for a viewer token, 409 for a stale view, one child on success, and the same X-Request-Id twice is repeated", async () => {
+test("retry: 403 for a viewer token (audited as refused), 409 for a stale view, one child on success, and the same X-Request-Id twice is repeated", async () => {
   const id = await failedRun(ledger, task, `retry-${randomUUID()}`, { to: "ana@example.com" });
   const detail = (await (await api().get(`/api/v1/runs/${id}`, { headers: as("operator") })).json()) as { run: { status: string; updatedAt: string; lineageRetries: number } };
   const seen = { seenStatus: detail.run.status, seenUpdatedAt: detail.run.updatedAt, seenRetries: detail.run.lineageRetries, reason: "api test" };
@@ -140,6 +140,7 @@ test("retry: 403 for a viewer token, 409 for a stale view, one child on success,
   const requestId = `api-retry-${randomBytes(6).toString("hex")}`;
   const first = await retry({ ...as("operator"), "x-request-id": requestId }, seen);
   expect(first.status()).toBe(200);
+  expect(first.headers()["x-request-id"]).toBe(requestId);
   const created = (await first.json()) as { ok: boolean; repeated: boolean; data: { childRunId: number; childKey: string } };
   expect(created).toMatchObject({ ok: true, repeated: false });
   const children = await childrenOf(sql, id);
@@ -152,12 +153,16 @@ test("retry: 403 for a viewer token, 409 for a stale view, one child on success,
   // A new request on the same view: the retry exists, so it is refused.
   await expectError(await retry(as("operator"), seen), 409, "CONFLICT");
   expect(await childrenOf(sql, id)).toHaveLength(1);
-  const audit = await sql<{ actor: string; outcome: string }[]>`SELECT actor, outcome FROM idem.operator_actions WHERE action = 'run.retry' AND target_id = ${String(id)} ORDER BY id`;
-  expect(audit).toEqual([
+  const audit = await sql<{ actor: string; outcome: string; why: string | null }[]>`
+    SELECT actor, outcome, outcome_detail->>'why' AS why FROM idem.operator_actions WHERE action = 'run.retry' AND target_id = ${String(id)} ORDER BY id`;
+  expect(audit.map(({ actor, outcome }) => ({ actor, outcome }))).toEqual([
+    // The viewer token's attempt is audited as refused, as a viewer's click in the console is.
+    { actor: `token:${tokens.viewer.name}`, outcome: "refused" },
     { actor: `token:${tokens.operator.name}`, outcome: "refused" },
     { actor: `token:${tokens.operator.name}`, outcome: "done" },
     { actor: `token:${tokens.operator.name}`, outcome: "refused" },
   ]);
+  expect(audit[0]?.why).toBe("forbidden");
 });
 
 test("cancel and abandon: done in the state they act on, 409 otherwise, 403 for a viewer token", async () => {
@@ -185,6 +190,40 @@ test("cancel and abandon: done in the state they act on, 409 otherwise, 403 for 
   const abandoned = await abandon(claim.lease.token);
   expect(abandoned.status()).toBe(200);
   expect(await status(claim.run.id)).toBe("failed");
+});
+
+test("write bodies: the documented examples are accepted, and a bad field is a 400 naming it as body.<field>", async () => {
+  const doc = (await (await api().get("/api/v1/openapi.json")).json()) as {
+    paths: Record<string, { post?: { requestBody: { content: { "application/json": { examples: Record<string, { value: Record<string, unknown> }> } } } } }>;
+  };
+  const examples = (route: string) => Object.values(doc.paths[route]!.post!.requestBody.content["application/json"].examples).map((e) => e.value);
+  const failed = await failedRun(ledger, task, `bodies-${randomUUID()}`, {});
+  const pending = await pendingRun(ledger, task, `bodies-pending-${randomUUID()}`);
+  // A documented example gets past validation: what remains is the precondition (409) or success.
+  for (const [route, path] of [
+    ["/api/v1/runs/{id}/retry", `/api/v1/runs/${failed}/retry`],
+    ["/api/v1/runs/{id}/cancel", `/api/v1/runs/${failed}/cancel`],
+    ["/api/v1/runs/{id}/abandon", `/api/v1/runs/${failed}/abandon`],
+    ["/api/v1/locks/release", "/api/v1/locks/release"],
+  ] as const) {
+    for (const example of examples(route)) {
+      const response = await api().post(path, { headers: as("operator"), data: example });
+      expect([200, 409], `${route} ${JSON.stringify(example)}: ${await response.text()}`).toContain(response.status());
+    }
+  }
+  const bad: Array<[string, object, string]> = [
+    [`/api/v1/runs/${failed}/retry`, { seenStatus: "bogus", seenUpdatedAt: new Date().toISOString(), seenRetries: 0 }, "body.seenStatus"],
+    [`/api/v1/runs/${failed}/retry`, { seenStatus: "failed", seenUpdatedAt: "yesterday", seenRetries: 0 }, "body.seenUpdatedAt"],
+    [`/api/v1/runs/${pending}/cancel`, { reason: "" }, "body.reason"],
+    [`/api/v1/runs/${pending}/cancel`, { reason: "   " }, "body.reason"],
+    [`/api/v1/runs/${failed}/abandon`, { seenLeaseToken: "nope", reason: "x" }, "body.seenLeaseToken"],
+    ["/api/v1/locks/release", { key: "k", value: "v", class: "sticky" }, "body.class"],
+  ];
+  for (const [path, data, field] of bad) {
+    const error = await expectError(await api().post(path, { headers: as("operator"), data }), 400, "VALIDATION", field);
+    expect(error.message).not.toMatch(/reload the page/);
+  }
+  expect((await sql<{ status: string }[]>`SELECT status::text FROM idem.task_runs WHERE id = ${pending}`)[0]?.status).toBe("pending");
 });
 
 test("duplicates: the list pages with nextCursor; keys and sources group them; bad parameters are 400", async () => {
@@ -262,8 +301,13 @@ test("a revoked token is 401; a signed-in browser's cookie cannot write (401); r
   const revoke = actionCases.find((c) => c.name === "token.revoke")!;
   const captured = await captureCase(browser, state.baseURL, revoke, seeds);
   const [row] = await sql<{ id: string }[]>`SELECT id FROM idem.api_tokens WHERE name = ${tokens.doomed.name}`;
-  const revoked = await replayAction(clients.admin, captured, { fields: { requestId: randomUUID(), id: row!.id, name: tokens.doomed.name, reason: "api test" } });
+  // The form's name is only the dialog's label: a crafted one does not label the audit row.
+  const revokeRequest = randomUUID();
+  const revoked = await replayAction(clients.admin, captured, { fields: { requestId: revokeRequest, id: row!.id, name: "forged-label", reason: "api test" } });
   expect(revoked.state).toMatchObject({ ok: true });
+  const [audit] = await sql<{ target_id: string; name: string }[]>`
+    SELECT target_id, outcome_detail->>'name' AS name FROM idem.operator_actions WHERE action = 'token.revoke' AND request_id = ${revokeRequest}`;
+  expect(audit).toEqual({ target_id: String(row!.id), name: tokens.doomed.name });
   await expectError(await api().get("/api/v1/me", { headers: as("doomed") }), 401, "UNAUTHENTICATED");
   await expectError(await api().get("/api/metrics", { headers: as("doomed") }), 401, "UNAUTHENTICATED");
 
@@ -278,17 +322,20 @@ test("a revoked token is 401; a signed-in browser's cookie cannot write (401); r
   }
 });
 
-test("metrics: Prometheus text with any token, 401 without", async () => {
+test("metrics: Prometheus text with any token; 401 without one, even for a signed-in browser", async () => {
   const response = await api().get("/api/metrics", { headers: as("viewer") });
   expect(response.status()).toBe(200);
   expect(response.headers()["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
   const text = await response.text();
-  for (const metric of ["idem_runs", "idem_runs_stuck", "idem_duplicate_attempts", "idem_locks", "idem_operator_actions", "idem_dependency_up"]) {
+  for (const metric of ["idem_runs", "idem_runs_stuck", "idem_duplicate_attempts", "idem_locks", "idem_dependency_up"]) {
     expect(text).toContain(`# TYPE ${metric} gauge`);
   }
+  // The audit log only grows: a counter, named as Prometheus expects one.
+  expect(text).toContain("# TYPE idem_operator_actions_total counter");
   expect(text).toMatch(/^idem_runs\{status="failed"\} \d+$/m);
-  expect(text).toMatch(/^idem_operator_actions\{action="run\.retry",outcome="done"\} \d+$/m);
+  expect(text).toMatch(/^idem_operator_actions_total\{action="run\.retry",outcome="done"\} \d+$/m);
   await expectError(await api().get("/api/metrics"), 401, "UNAUTHENTICATED");
+  await expectError(await clients.admin.get("/api/metrics"), 401, "UNAUTHENTICATED");
 });
 
 test("openapi.json is public JSON that describes every route under app/api/v1 with its methods", async () => {
@@ -317,4 +364,42 @@ test("openapi.json is public JSON that describes every route under app/api/v1 wi
   delete onDisk["/api/v1/openapi.json"];
   const described = Object.fromEntries(Object.entries(doc.paths).filter(([p]) => p.startsWith("/api/v1/")).map(([p, ops]) => [p, Object.keys(ops).sort()]));
   expect(described).toEqual(onDisk);
+});
+
+test("read responses carry what openapi.json documents for them", async () => {
+  type Schema = { required?: string[]; properties?: Record<string, Schema>; items?: Schema; allOf?: Schema[]; oneOf?: Schema[] };
+  const doc = (await (await api().get("/api/v1/openapi.json")).json()) as {
+    paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, { schema: Schema }> }> } }>;
+  };
+  const run = await failedRun(ledger, task, `documented-${randomUUID()}`, { documented: true });
+  /** Every required key the schema names, checked on the value (and into arrays' first items, objects' properties). */
+  const missing = (schema: Schema | undefined, value: unknown, where: string): string[] => {
+    if (!schema || value === null || value === undefined) return [];
+    const all = [...(schema.allOf ?? []).flatMap((s) => missing(s, value, where))];
+    if (Array.isArray(value)) return [...all, ...(schema.items && value.length ? missing(schema.items, value[0], `${where}[0]`) : [])];
+    if (typeof value !== "object") return all;
+    const record = value as Record<string, unknown>;
+    return [
+      ...all,
+      ...(schema.required ?? []).filter((key) => !(key in record)).map((key) => `${where}.${key}`),
+      ...Object.entries(schema.properties ?? {}).flatMap(([key, sub]) => missing(sub, record[key], `${where}.${key}`)),
+    ];
+  };
+  for (const [documented, path] of [
+    ["/api/v1/me", "/api/v1/me"],
+    ["/api/v1/runs", `/api/v1/runs?task=${encodeURIComponent(task)}`],
+    ["/api/v1/runs/{id}", `/api/v1/runs/${run}`],
+    ["/api/v1/duplicates", "/api/v1/duplicates"],
+    ["/api/v1/locks", "/api/v1/locks"],
+  ] as const) {
+    const response = await api().get(path, { headers: as("viewer") });
+    expect(response.status(), path).toBe(200);
+    expect(response.headers()["x-request-id"], path).toMatch(/^[A-Za-z0-9_-]{8,100}$/);
+    const schema = doc.paths[documented]?.get?.responses["200"]?.content?.["application/json"]?.schema;
+    expect(schema, documented).toBeDefined();
+    const body: unknown = await response.json();
+    // For oneOf (duplicates: list or groups), the variant that matches is enough.
+    const variants = schema!.oneOf ?? [schema!];
+    expect(variants.some((variant) => missing(variant, body, documented).length === 0), `${documented}: ${variants.map((v) => missing(v, body, documented).join(", ")).join(" | ")}`).toBe(true);
+  }
 });

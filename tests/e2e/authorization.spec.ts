@@ -5,7 +5,7 @@ import path from "node:path";
 import type { APIRequestContext, APIResponse } from "@playwright/test";
 import postgres from "postgres";
 import { createRedis } from "@/lib/redis";
-import { actionCases, captureAs, captureCase, captureSignIn, issueTokens, type Seeds } from "./action-cases";
+import { actionCases, actionExportsOnDisk, actionsTestedApart, captureAs, captureCase, captureSignIn, issueTokens, serverActionSource, type Seeds } from "./action-cases";
 import { captureAction, clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type Who } from "./action-replay";
 import { expect, state, test } from "./fixtures";
 import { e2eLedger, uniqueTask } from "./ops-seed";
@@ -103,12 +103,16 @@ type Access =
   | "public"
   /** A token of any role, or a signed-in browser (reads accept the session cookie). */
   | "read"
+  /** A token of any role only (metrics: for scrapers). */
+  | "token"
   /** A token of the route's role; a session cookie is not enough for a write. */
   | "write"
   /** A signed-in browser only (a console download, not part of the API). */
   | "session"
   /** Single sign-on, which this console does not have configured: 404 for everyone (tests/e2e/sso.spec.ts signs in through it). */
-  | "sso";
+  | "sso"
+  /** No such API path (the catch-all): a JSON 404 for everyone, by any method. */
+  | "absent";
 
 interface RouteRule {
   route: string;
@@ -122,7 +126,7 @@ interface RouteRule {
 const routes: RouteRule[] = [
   { route: "/api/health", method: "GET", path: () => "/api/health", access: "public" },
   { route: "/api/v1/openapi.json", method: "GET", path: () => "/api/v1/openapi.json", access: "public" },
-  { route: "/api/metrics", method: "GET", path: () => "/api/metrics", access: "read" },
+  { route: "/api/metrics", method: "GET", path: () => "/api/metrics", access: "token" },
   { route: "/api/v1/me", method: "GET", path: () => "/api/v1/me", access: "read" },
   { route: "/api/v1/runs", method: "GET", path: () => "/api/v1/runs?pageSize=5", access: "read" },
   { route: "/api/v1/runs/[id]", method: "GET", path: () => `/api/v1/runs/${runId}`, access: "read" },
@@ -153,6 +157,8 @@ const routes: RouteRule[] = [
   { route: "/runs/export", method: "GET", path: () => "/runs/export?limit=5", access: "session" },
   { route: "/api/auth/oidc/start", method: "GET", path: () => "/api/auth/oidc/start?next=/", access: "sso" },
   { route: "/api/auth/oidc/callback", method: "GET", path: () => "/api/auth/oidc/callback?code=x&state=y", access: "sso" },
+  { route: "/api/[...rest]", method: "GET", path: () => "/api/v1/no-such-route", access: "absent" },
+  { route: "/api/[...rest]", method: "POST", path: () => "/api/v1/runs/1/no-such-action", access: "absent", body: () => ({}) },
 ];
 
 type Credential = { label: string; who: Who; token: E2ERole | null };
@@ -171,9 +177,12 @@ function routeOutcome(rule: RouteRule, credential: Credential): RouteOutcome {
       return { status: 200 };
     case "read":
       return anonymous ? { status: 401, code: "UNAUTHENTICATED" } : { status: 200 };
+    case "token":
+      return credential.token === null ? { status: 401, code: "UNAUTHENTICATED" } : { status: 200 };
     case "session":
       return credential.token === null && !anonymous ? { status: 200 } : { status: 401 };
     case "sso":
+    case "absent":
       return { status: 404, code: "NOT_FOUND" };
     case "write":
       if (credential.token === null) return { status: 401, code: "UNAUTHENTICATED" };
@@ -241,6 +250,10 @@ test("the tables above list every page and route handler in app/", () => {
   expect(routesOnDisk("route.ts")).toEqual([...new Set(routes.map((r) => r.route))].sort());
 });
 
+test("every exported server action has a case in actionCases, or a test of its own", () => {
+  expect(actionExportsOnDisk()).toEqual([...actionCases.map((c) => c.source), ...Object.keys(actionsTestedApart)].sort());
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Server actions
 
@@ -254,6 +267,8 @@ const OVER_LIMIT = ACTION_BODY_MAX_BYTES + 100_000;
 for (const action of actionCases) {
   test(`${action.name}: refused below ${action.role} and done from ${action.role} up; refused cross-origin, without Origin and oversized`, async ({ browser }) => {
     const captured = await captureCase(browser, state.baseURL, action, seeds);
+    // The case drives the export it claims: the captured action id is that export's in the build.
+    expect(serverActionSource(captured.headers["next-action"] ?? "")).toBe(action.source);
 
     for (const who of WHO) {
       const target = await action.target(seeds);

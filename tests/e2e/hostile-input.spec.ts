@@ -1,12 +1,15 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { readdirSync } from "node:fs";
+import path from "node:path";
 import type { APIResponse, Page } from "@playwright/test";
 import postgres from "postgres";
 import { hashPassword } from "@/lib/auth/password";
 import { createLedger, PayloadMismatchError } from "@/lib/ledger";
 import { createRedis } from "@/lib/redis";
-import { actionCases, captureCase, captureSignIn, issueTokens, type Seeds } from "./action-cases";
-import { clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type ReplayResult } from "./action-replay";
+import { actionCases, captureAs, captureCase, captureSignIn, issueTokens, type Seeds } from "./action-cases";
+import { captureAction, clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type ReplayResult } from "./action-replay";
 import { attachScreenshot, expect, state, test } from "./fixtures";
+import { E2E_ACCOUNTS } from "./state";
 import { e2eLedger, failedRun, pendingRun, uniqueTask } from "./ops-seed";
 import { escapeInvisible } from "@/components/ui/invisible";
 
@@ -71,8 +74,13 @@ test.afterAll(async () => {
 
 interface Writes {
   consoleRuns: number;
+  /** Cancelled runs: only an operator's cancel makes one. */
+  cancelledRuns: number;
   users: number;
+  /** Role, enabled state and password hash of every account not made through the admin's form, digested. */
+  accounts: string;
   tokens: number;
+  revokedTokens: number;
   sessions: number;
   auditDone: number;
   auditError: number;
@@ -82,8 +90,12 @@ interface Writes {
 async function writes(): Promise<Writes> {
   const [row] = await sql<Writes[]>`
     SELECT (SELECT count(*)::int FROM idem.task_runs WHERE source = 'console') AS "consoleRuns",
+           (SELECT count(*)::int FROM idem.task_runs WHERE status = 'cancelled') AS "cancelledRuns",
            (SELECT count(*)::int FROM idem.users) AS users,
+           (SELECT md5(coalesce(string_agg(id::text || role::text || (disabled_at IS NULL)::text || password_hash, ',' ORDER BY id), ''))
+              FROM idem.users WHERE created_by IS DISTINCT FROM ${E2E_ACCOUNTS.admin.username}) AS accounts,
            (SELECT count(*)::int FROM idem.api_tokens) AS tokens,
+           (SELECT count(*)::int FROM idem.api_tokens WHERE revoked_at IS NOT NULL) AS "revokedTokens",
            (SELECT count(*)::int FROM idem.sessions) AS sessions,
            (SELECT count(*)::int FROM idem.operator_actions WHERE outcome = 'done' AND action <> 'token.create') AS "auditDone",
            (SELECT count(*)::int FROM idem.operator_actions WHERE outcome = 'error') AS "auditError"`;
@@ -185,17 +197,42 @@ test("route handlers: garbage, traversal and out-of-range ids are 404; 100 KB qu
     const response = await clients.operator.get(`${target}?${huge}`, { headers: bearer(), failOnStatusCode: false });
     if (response.status() < 400 || response.status() >= 500) failures.push(`100 KB query on ${target}: ${response.status()}`);
   }
-  for (const [method, target] of [
-    ["PUT", "/api/v1/runs"],
-    ["DELETE", `/api/v1/runs/${failed}`],
-    ["PATCH", "/api/v1/locks"],
-    ["GET", "/api/v1/locks/release"],
-    ["GET", `/api/v1/runs/${failed}/retry`],
-    ["POST", "/api/health"],
-    ["DELETE", "/api/metrics"],
+  // A method the route does not take: 405 in the API's error shape, with the methods it does take.
+  for (const [method, target, allow] of [
+    ["PUT", "/api/v1/runs", "GET, HEAD, OPTIONS"],
+    ["DELETE", `/api/v1/runs/${failed}`, "GET, HEAD, OPTIONS"],
+    ["PATCH", "/api/v1/locks", "GET, HEAD, OPTIONS"],
+    ["GET", "/api/v1/locks/release", "POST, OPTIONS"],
+    ["GET", `/api/v1/runs/${failed}/retry`, "POST, OPTIONS"],
+    ["DELETE", `/api/v1/runs/${failed}/cancel`, "POST, OPTIONS"],
+    ["PUT", `/api/v1/runs/${failed}/abandon`, "POST, OPTIONS"],
+    ["POST", "/api/v1/me", "GET, HEAD, OPTIONS"],
+    ["POST", "/api/v1/duplicates", "GET, HEAD, OPTIONS"],
+    ["DELETE", "/api/v1/openapi.json", "GET, HEAD, OPTIONS"],
+    ["POST", "/api/health", "GET, HEAD, OPTIONS"],
+    ["DELETE", "/api/metrics", "GET, HEAD, OPTIONS"],
   ] as const) {
     const response = await clients.anonymous.fetch(target, { method, headers: bearer(), failOnStatusCode: false });
-    if (response.status() !== 405) failures.push(`${method} ${target}: ${response.status()}`);
+    const where = `${method} ${target}`;
+    if (response.status() !== 405) failures.push(`${where}: ${response.status()}`);
+    else if (response.headers()["allow"] !== allow) failures.push(`${where}: Allow ${response.headers()["allow"]}, expected ${allow}`);
+    else {
+      const problem = await apiErrorProblem(response);
+      if (problem) failures.push(`${where}: ${problem}`);
+    }
+  }
+  // A path that is no route, by any method: a JSON 404 in the same shape, never the console's HTML page.
+  for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"]) {
+    for (const target of ["/api/v1/nope", "/api/v1/runs/1/nope", "/api/v2/runs", `/api/v1/${encodeURIComponent(SCRIPT)}`]) {
+      const response = await clients.anonymous.fetch(target, { method, headers: bearer(), failOnStatusCode: false });
+      const where = `${method} ${target}`;
+      if (response.status() !== 404) failures.push(`${where}: ${response.status()}`);
+      else if (!(response.headers()["content-type"] ?? "").startsWith("application/json")) failures.push(`${where}: ${response.headers()["content-type"]}`);
+      else {
+        const problem = await apiErrorProblem(response);
+        if (problem) failures.push(`${where}: ${problem}`);
+      }
+    }
   }
   // A hostile request id is not echoed: the answer carries one of the server's own.
   for (const id of [SCRIPT, "x".repeat(5000), "a\u00e9b"]) {
@@ -470,6 +507,116 @@ test("sign-in: hostile input is refused with a clear message, and next= never le
   expect(failures).toEqual([]);
 });
 
+test("sign-in and sign-out: 10 MB, malformed and mistyped bodies are a 4xx, and nobody is signed in or out", async ({ browser }) => {
+  const signIn = await captureSignIn(browser, state.baseURL);
+  const signOut = await captureAs(
+    browser,
+    state.baseURL,
+    "viewer",
+    async (page) => {
+      await page.goto("/runs");
+      return captureAction(page, () => page.getByRole("button", { name: "Sign out" }).click());
+    },
+    "auth.sign_out",
+  );
+  const viewer = { username: "viewer", password: "idem-viewer" };
+  // A session of its own, which a sign-out that got through would end.
+  const own = await clientFor("anonymous");
+  const failures: string[] = [];
+  try {
+    const signedIn = await replayAction(own, signIn, { fields: viewer });
+    expect(signedIn.redirect).toMatch(/^\/(;|$)/);
+    const before = await writes();
+    const entries = withFields(signIn, viewer);
+    const cookies = async () => (await own.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+    for (const [name, captured] of [["sign-in", signIn], ["sign-out", signOut]] as const) {
+      const variants: Array<{ label: string; status: number; send: () => Promise<{ status: number; text: string }> }> = [
+        { label: "10 MB", status: 413, send: () => replayAction(own, captured, { raw: multipartBody([...entries, ["padding", "x".repeat(10 * 1024 * 1024)]]) }) },
+        { label: "10 MB text", status: 413, send: () => replayAction(own, captured, { raw: { body: `["${"x".repeat(10 * 1024 * 1024)}"]`, contentType: "text/plain;charset=UTF-8" } }) },
+        { label: "malformed multipart", status: 400, send: () => replayAction(own, captured, { raw: { body: "--zzz\r\ngarbage", contentType: "multipart/form-data; boundary=zzz" } }) },
+        { label: "text not JSON", status: 400, send: () => replayAction(own, captured, { raw: { body: "username=viewer", contentType: "text/plain;charset=UTF-8" } }) },
+        { label: "JSON", status: 415, send: () => replayAction(own, captured, { raw: { body: JSON.stringify(viewer), contentType: "application/json" } }) },
+        { label: "no body", status: 400, send: () => replayAction(own, captured, { raw: { body: "", contentType: "text/plain;charset=UTF-8" } }) },
+      ];
+      for (const variant of variants) {
+        const result = await variant.send();
+        if (result.status !== variant.status) failures.push(`${name} ${variant.label}: ${result.status} ${result.text.slice(0, 150)}`);
+      }
+      const chunked = multipartBody([...entries, ["padding", "x".repeat(10 * 1024 * 1024)]]);
+      const streamed = await postChunked(captured.url, { ...captured.headers, "content-type": chunked.contentType, origin: state.baseURL, cookie: await cookies() }, chunked.body);
+      if (streamed.status !== 413) failures.push(`${name} 10 MB chunked: ${streamed.status}`);
+    }
+    // Still signed in: no sign-out got through, and no new session was made.
+    expect((await own.get("/api/v1/me")).status()).toBe(200);
+    expect(await writes()).toEqual(before);
+  } finally {
+    await replayAction(own, signOut);
+    await own.dispose();
+  }
+  expect(failures).toEqual([]);
+});
+
+test("the sign-in page and single sign-on routes: hostile next=, sso=, code= and state= are shown escaped or refused; never a 500", async () => {
+  const failures: string[] = [];
+  const values = HOSTILE.filter(([label]) => ["SQL quote", "script tag", "onerror", "RTL override", "U+0000", "long", "traversal"].includes(label));
+  const calls = values.flatMap(([label, value]) => {
+    const v = encodeURIComponent(value);
+    return [
+      { label: `GET /login next ${label}`, path: `/login?next=${v}`, html: true },
+      { label: `GET /login sso ${label}`, path: `/login?sso=${v}`, html: true },
+      { label: `GET /login both ${label}`, path: `/login?next=${v}&sso=${v}&next=${v}`, html: true },
+      { label: `GET oidc start next ${label}`, path: `/api/auth/oidc/start?next=${v}`, html: false },
+      { label: `GET oidc callback ${label}`, path: `/api/auth/oidc/callback?code=${v}&state=${v}&error=${v}`, html: false },
+    ];
+  });
+  await inBatches(calls, 6, async ({ label, path, html }) => {
+    const response = await clients.anonymous.get(path, { failOnStatusCode: false, maxRedirects: 0 });
+    const text = await response.text();
+    if (html) {
+      if (response.status() !== 200) failures.push(`${label}: ${response.status()}`);
+      if (text.includes(SCRIPT) || text.includes(IMG)) failures.push(`${label}: markup from the URL is in the HTML unescaped`);
+      if (!text.includes("Sign in to the console")) failures.push(`${label}: no sign-in form`);
+    } else if (response.status() !== 404) {
+      // This console has no single sign-on configured (tests/e2e/sso.spec.ts sends hostile callbacks to one that has).
+      failures.push(`${label}: ${response.status()} ${text.slice(0, 150)}`);
+    } else {
+      const problem = await apiErrorProblem(response);
+      if (problem) failures.push(`${label}: ${problem}`);
+    }
+  });
+  expect(failures).toEqual([]);
+});
+
+test("the lists in this file cover every route handler, API query parameter and page on disk", async () => {
+  const appRoot = path.resolve(import.meta.dirname, "../../app");
+  const onDisk = (file: string) => {
+    const found: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(path.join(dir, entry.name));
+        else if (entry.name === file) found.push(`/${path.relative(appRoot, dir).split(path.sep).filter((s) => s && !/^\(.*\)$/.test(s)).join("/")}`);
+      }
+    };
+    walk(appRoot);
+    return found.sort();
+  };
+  // Route handlers: the read list, the id and write tests, the sign-in/SSO test and the unknown-path check.
+  const covered = [
+    ...readEndpoints.map((e) => e.path),
+    ...["/api/v1/runs/[id]", "/api/v1/runs/[id]/retry", "/api/v1/runs/[id]/cancel", "/api/v1/runs/[id]/abandon", "/api/v1/locks/release"],
+    ...["/api/auth/oidc/start", "/api/auth/oidc/callback", "/api/[...rest]"],
+  ];
+  expect(onDisk("route.ts")).toEqual([...new Set(covered)].sort());
+  // Each API read's parameters are the ones its route validates (the OpenAPI document is generated from them).
+  const doc = (await (await clients.anonymous.get("/api/v1/openapi.json")).json()) as { paths: Record<string, { get?: { parameters?: Array<{ name: string; in: string }> } }> };
+  for (const endpoint of readEndpoints.filter((e) => e.path.startsWith("/api/v1/") && e.path !== "/api/v1/openapi.json")) {
+    const documented = (doc.paths[endpoint.path]?.get?.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name);
+    expect(endpoint.params.filter((p) => p !== "unknown"), endpoint.path).toEqual(documented);
+  }
+  // Pages: the parameter list, the run detail (ids above) and the sign-in page (just above).
+  expect(onDisk("page.tsx")).toEqual([...new Set([...pageParams.map((p) => p.path), "/runs/[id]", "/login"])].sort());
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Rendering: hostile text is shown as text
 
@@ -541,6 +688,8 @@ test("markup, onerror attributes and RTL overrides in keys, payloads, errors, du
       await visit(page, `/duplicates?task=${encodeURIComponent(task)}&view=keys`, [SCRIPT], "duplicates-keys");
       await visit(page, `/locks?q=${encodeURIComponent(lockKey)}`, [lockKey], "locks");
       await visit(page, `/audit?action=lock.release&from=${encodeURIComponent(since)}`, [`because ${SCRIPT} ${IMG}`], "audit");
+      // The overview lists tasks, stuck runs and duplicates from the same rows: nothing injected there either.
+      await visit(page, "/?window=1h", [], "overview");
     } else {
       await visit(page, "/settings/tokens", [tokenName], "tokens");
     }

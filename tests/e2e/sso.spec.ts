@@ -32,7 +32,11 @@ test.beforeAll(async () => {
     clients: [{ client_id: "idem-console", client_secret: clientSecret, redirect_uris: [`${fresh.baseURL}/api/auth/oidc/callback`] }],
     claims: { openid: ["sub"], email: ["email", "email_verified"] },
     // Whatever is typed at the provider's login page becomes the subject and the email address.
-    findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id, email: id, email_verified: !id.startsWith("unverified") }) }),
+    // "unverified..." logins get email_verified: false, "unvouched..." none at all.
+    findAccount: (_ctx, id) => ({
+      accountId: id,
+      claims: () => ({ sub: id, email: id, ...(id.startsWith("unvouched") ? {} : { email_verified: !id.startsWith("unverified") }) }),
+    }),
   });
   provider = oidc.listen(providerPort);
 });
@@ -97,6 +101,15 @@ test("an email address the provider has not verified names no account", async ({
   const login = await signInFromLoginPage(page, "unverified@example.com");
   await expect(page).toHaveURL(`${fresh.baseURL}/login?sso=unverified`);
   await expect(login.ssoError()).toContainText("has not verified this email address");
+});
+
+test("an email address without an email_verified claim names no account either (no nOAuth takeover)", async ({ page }) => {
+  await sql`INSERT INTO idem.users (username, password_hash, role) VALUES ('unvouched@example.com', 'scrypt$unusable', 'admin')`;
+  const sessionsBefore = await sessionCount();
+  const login = await signInFromLoginPage(page, "unvouched@example.com");
+  await expect(page).toHaveURL(`${fresh.baseURL}/login?sso=unverified`);
+  await expect(login.ssoError()).toContainText("has not verified this email address");
+  expect(await sessionCount()).toBe(sessionsBefore);
 });
 
 test("a callback this browser did not start (forged, replayed or expired) signs nobody in", async ({ page, request }) => {

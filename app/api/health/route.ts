@@ -1,3 +1,4 @@
+import { otherMethods } from "@/lib/api/route";
 import { checkHealth } from "@/lib/health";
 
 export const dynamic = "force-dynamic";
@@ -14,3 +15,5 @@ export async function GET() {
   };
   return Response.json(body, { status: postgres.ok ? 200 : 503, headers: { "cache-control": "no-store" } });
 }
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

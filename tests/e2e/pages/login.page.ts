@@ -3,8 +3,9 @@ import type { Page } from "@playwright/test";
 export class LoginPage {
   constructor(private readonly page: Page) {}
 
-  async goto(next?: string) {
-    await this.page.goto(next ? `/login?next=${encodeURIComponent(next)}` : "/login");
+  /** `base`: another address of the console (e.g. http://idem.test:<port>); the test's own by default. */
+  async goto(next?: string, base = "") {
+    await this.page.goto(`${base}/login${next ? `?next=${encodeURIComponent(next)}` : ""}`);
   }
 
   async signIn(username: string, password: string) {
@@ -25,5 +26,10 @@ export class LoginPage {
   /** What the page says about a single sign-on that did not go through (outside the password form). */
   ssoError() {
     return this.page.locator("main > div > [role=alert]");
+  }
+
+  /** What the page says, above the form, when the sign-in cookie could not be kept (plain http to another host). */
+  transportWarning() {
+    return this.page.locator("main > div > [role=alert]").filter({ hasText: "plain http" });
   }
 }

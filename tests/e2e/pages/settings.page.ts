@@ -18,12 +18,22 @@ export class UsersSettingsPage {
     return this.page.getByTestId("shown-once-secret").locator("code");
   }
 
+  /** Enables or disables an account from its row, as the admin would. */
+  async setAccess(username: string, access: "active" | "disabled") {
+    const row = this.row(username);
+    await row.getByLabel(`Access of ${username}`).selectOption(access === "disabled" ? "true" : "false");
+    await row.getByRole("button", { name: "Save" }).click();
+  }
+
   row(username: string) {
     return this.page.getByRole("row").filter({ hasText: username });
   }
 }
 
 export class TokensSettingsPage {
+  /** The "Last used" cell of a row (Name, Token, Role, Created, Last used). */
+  readonly lastUsedColumn = 4;
+
   constructor(private readonly page: Page) {}
 
   async goto() {

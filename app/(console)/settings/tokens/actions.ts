@@ -24,11 +24,13 @@ export const createToken = defineAction({
 export const revokeToken = defineAction({
   name: "token.revoke",
   role: "admin",
-  schema: z.object({ id: z.coerce.number().int().positive(), name: z.string().max(100), reason: z.string().max(500).optional() }),
-  target: (input) => ({ type: "api_token", id: input.name }),
+  // `name` comes with the form for the confirmation dialog only: the audit row names the token by its
+  // id and records the name the database holds, so a crafted form cannot label the entry.
+  schema: z.object({ id: z.coerce.number().int().positive(), name: z.string().max(100).optional(), reason: z.string().max(500).optional() }),
+  target: (input) => ({ type: "api_token", id: String(input.id) }),
   reason: (input) => input.reason || null,
   run: async (input, { sql, user }) => {
     const revoked = await revokeApiToken(sql, input.id, user.username);
-    return { outcome: "done", message: `Revoked token "${revoked.name}"; requests with it now get 401.`, detail: { tokenId: revoked.id } };
+    return { outcome: "done", message: `Revoked token "${revoked.name}"; requests with it now get 401.`, detail: { tokenId: revoked.id, name: revoked.name } };
   },
 });

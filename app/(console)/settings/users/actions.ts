@@ -33,20 +33,21 @@ export const changeUserAccess = defineAction({
   role: "admin",
   schema: z.object({
     id: z.coerce.number().int().positive(),
-    username: z.string().max(64),
+    // For the form's labels only: the audit row names the account by id, with the username the database holds.
+    username: z.string().max(64).optional(),
     role: roleSchema,
     disabled: flag,
     seenRole: roleSchema,
     seenDisabled: flag,
   }),
-  target: (input) => ({ type: "user", id: input.username }),
+  target: (input) => ({ type: "user", id: String(input.id) }),
   precondition: (input) => ({ role: input.seenRole, disabled: input.seenDisabled }),
   run: async (input, { sql }) => {
     const updated = await updateUserAccess(sql, input);
     return {
       outcome: "done",
       message: `${updated.username} is now ${updated.role}${updated.disabledAt ? ", disabled (signed out everywhere)" : ", active"}.`,
-      detail: { role: updated.role, disabled: Boolean(updated.disabledAt) },
+      detail: { username: updated.username, role: updated.role, disabled: Boolean(updated.disabledAt) },
     };
   },
 });

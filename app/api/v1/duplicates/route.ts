@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/api/route";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { encodeDuplicateCursor } from "@/lib/ledger/duplicate-cursor";
 import { listDuplicateAttempts, topDuplicateKeys, topDuplicateSources } from "@/lib/ledger/duplicates";
 import { DUPLICATES_PAGE_SIZE, duplicatesSchema, toDuplicateFilters } from "@/lib/params/duplicates";
@@ -22,3 +22,5 @@ export const GET = apiRoute({
     };
   },
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/api/route";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { lockClasses } from "@/lib/locks/classify";
 import { listLocks } from "@/lib/locks/inventory";
 import { consoleLockConfig } from "@/lib/locks/settings";
@@ -29,3 +29,5 @@ export const GET = apiRoute({
     };
   },
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

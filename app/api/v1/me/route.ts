@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/api/route";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 
 export const dynamic = "force-dynamic";
 
@@ -7,3 +7,5 @@ export const GET = apiRoute({
   role: "viewer",
   handler: async ({ actor }) => ({ name: actor.name, role: actor.role, via: actor.via }),
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,3 +1,4 @@
+import { otherMethods } from "@/lib/api/route";
 import { openApiDocument } from "@/lib/api/openapi";
 
 export const dynamic = "force-dynamic";
@@ -10,3 +11,5 @@ export const dynamic = "force-dynamic";
 export function GET() {
   return Response.json(openApiDocument("/"), { headers: { "cache-control": "public, max-age=300" } });
 }
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

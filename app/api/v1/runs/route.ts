@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/api/route";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { encodeCursor } from "@/lib/ledger/cursor";
 import { listRuns } from "@/lib/ledger/queries";
 import { runsListSchema, toRunListQuery } from "@/lib/params/runs";
@@ -18,3 +18,5 @@ export const GET = apiRoute({
     };
   },
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,3 +1,4 @@
+import { otherMethods } from "@/lib/api/route";
 import type { NextRequest, NextResponse } from "next/server";
 import { requestMeta, safeNextPath, startSession } from "@/lib/auth/current";
 import { OIDC_COOKIE, OidcSignInError, finishOidcSignIn, oidcSettings } from "@/lib/auth/oidc";
@@ -37,3 +38,5 @@ export async function GET(request: NextRequest) {
   setFlowCookie(response, "", meta.secure, 0);
   return response;
 }
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,3 +1,4 @@
+import { otherMethods } from "@/lib/api/route";
 import { NextResponse, type NextRequest } from "next/server";
 import { requestMeta, safeNextPath } from "@/lib/auth/current";
 import { OIDC_FLOW_TTL_S, OidcSignInError, oidcSettings, startOidcSignIn } from "@/lib/auth/oidc";
@@ -21,3 +22,5 @@ export async function GET(request: NextRequest) {
     return backToLogin(error instanceof OidcSignInError ? error.failure : "unavailable");
   }
 }
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

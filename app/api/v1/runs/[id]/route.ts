@@ -1,4 +1,4 @@
-import { apiRoute } from "@/lib/api/route";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { runIdParams } from "@/lib/api/params";
 import { AppError } from "@/lib/errors";
 import { getLineage, getRun, listRunDuplicates, listRunEvents } from "@/lib/ledger/queries";
@@ -16,3 +16,5 @@ export const GET = apiRoute({
     return { run, events, duplicates, lineage };
   },
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,19 +1,16 @@
 import { runIdParams } from "@/lib/api/params";
-import { apiRoute, errorResponse, operationResponse } from "@/lib/api/route";
+import { apiOperation, otherMethods } from "@/lib/api/route";
 import { abandonBody } from "@/lib/api/schemas";
-import { describeIssue } from "@/lib/params/registry";
-import { abandonOperation, abandonSchema } from "@/lib/ops/run-operations";
+import { abandonOperation } from "@/lib/ops/run-operations";
 
 export const dynamic = "force-dynamic";
 
 /** Marks a running run whose lease expired as abandoned (failed), by compare-and-set on the lease token seen. */
-export const POST = apiRoute({
-  role: "operator",
+export const POST = apiOperation({
+  operation: abandonOperation,
   params: runIdParams,
   body: abandonBody,
-  handler: async (ctx) => {
-    const input = abandonSchema.safeParse({ runId: String(ctx.params.id), leaseToken: ctx.body.seenLeaseToken, reason: ctx.body.reason });
-    if (!input.success) return errorResponse(400, "VALIDATION", describeIssue(input.error), ctx.requestId, "body");
-    return operationResponse(abandonOperation, input.data, ctx);
-  },
+  input: ({ params, body }) => ({ runId: params.id, ...body }),
 });
+
+export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

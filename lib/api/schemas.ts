@@ -55,7 +55,18 @@ export const retryBody = z
     };
   });
 
-export const cancelBody = z.object({ reason: requiredReason }).strict() satisfies z.ZodType<OperationInput<typeof cancelSchema>>;
+export const cancelBody = z
+  .object({
+    seenAttempt: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .optional()
+      .describe("`run.attempt` as read: the cancel is refused if the run was claimed again since (status-only when absent)"),
+    reason: requiredReason,
+  })
+  .strict() satisfies z.ZodType<OperationInput<typeof cancelSchema>>;
 
 export const abandonBody = z
   .object({
@@ -92,7 +103,7 @@ export const lockReleaseBody = z
 export const bodyExamples = {
   retry: { seenStatus: "failed", seenUpdatedAt: "2026-01-31T12:00:00.000Z", seenRetries: 0, reason: "upstream fixed" },
   retryEdited: { seenStatus: "failed", seenUpdatedAt: "2026-01-31T12:00:00.000Z", seenRetries: 1, payload: { orderId: 42 } },
-  cancel: { reason: "customer withdrew the order" },
+  cancel: { seenAttempt: 0, reason: "customer withdrew the order" },
   abandon: { seenLeaseToken: "6f1c2b9e-8a4d-4c3e-9b2a-1d5e7f9a0b3c", reason: "worker host is gone" },
   release: { key: "idem:lock:charge_invoice:inv-1", value: "6f1c2b9e-8a4d-4c3e-9b2a-1d5e7f9a0b3c", class: "stale" },
   releaseHeld: { key: "idem:lock:charge_invoice:inv-2", value: "6f1c2b9e-8a4d-4c3e-9b2a-1d5e7f9a0b3c", class: "held", confirmKey: "idem:lock:charge_invoice:inv-2", reason: "stuck deploy" },

@@ -172,7 +172,11 @@ test("cancel and abandon: done in the state they act on, 409 otherwise, 403 for 
 
   await expectError(await api().post(`/api/v1/runs/${pending}/cancel`, { headers: as("viewer"), data: { reason: "no" } }), 403, "FORBIDDEN");
   await expectError(await api().post(`/api/v1/runs/${failed}/cancel`, { headers: as("operator"), data: { reason: "not pending" } }), 409, "CONFLICT");
-  const cancelled = await api().post(`/api/v1/runs/${pending}/cancel`, { headers: as("operator"), data: { reason: "customer withdrew" } });
+  // The attempt read is the compare-and-set: one the run is not at (claimed again since) is refused.
+  await expectError(await api().post(`/api/v1/runs/${pending}/cancel`, { headers: as("operator"), data: { seenAttempt: 99, reason: "stale view" } }), 409, "CONFLICT");
+  expect(await status(pending)).toBe("pending");
+  const seen = (await (await api().get(`/api/v1/runs/${pending}`, { headers: as("viewer") })).json()) as { run: { attempt: number } };
+  const cancelled = await api().post(`/api/v1/runs/${pending}/cancel`, { headers: as("operator"), data: { seenAttempt: seen.run.attempt, reason: "customer withdrew" } });
   expect(cancelled.status()).toBe(200);
   expect(await cancelled.json()).toMatchObject({ ok: true, repeated: false });
   expect(await status(pending)).toBe("cancelled");

@@ -232,7 +232,11 @@ type RawRunRow = {
 
 const pairKey = (task: string, key: string) => `${task}\u0000${key}`;
 
-/** One query for a batch: runs by (task, key) through the unique index, and by id. */
+/**
+ * One query for a batch: runs by (task, key) through the unique index, and by id. The lists travel as
+ * one JSON text parameter (typed text: a json-typed one is stringified again): postgres.js cannot serialise an untyped array before it has loaded the
+ * server's array types, so sql.array() failed ("malformed array literal") as a new pool's first query.
+ */
 async function findRuns(sql: postgres.Sql, mappings: LockMapping[]): Promise<{ byPair: Map<string, LockRun>; byId: Map<number, LockRun> }> {
   const pairs = mappings.filter((m) => m.by === "task_key");
   const ids = [...new Set(mappings.flatMap((m) => (m.by === "id" ? [m.runId] : [])))];
@@ -241,11 +245,11 @@ async function findRuns(sql: postgres.Sql, mappings: LockMapping[]): Promise<{ b
   if (!pairs.length && !ids.length) return { byPair, byId };
   const rows = await sql<RawRunRow[]>`
     WITH wanted AS (
-      SELECT * FROM unnest(${sql.array(pairs.map((p) => p.task))}::text[], ${sql.array(pairs.map((p) => p.key))}::text[]) AS w(task_name, idempotency_key)
+      SELECT * FROM json_to_recordset(${JSON.stringify(pairs.map((p) => ({ task_name: p.task, idempotency_key: p.key })))}::text::json) AS w(task_name text, idempotency_key text)
     ), found AS (
       SELECT r.* FROM wanted JOIN idem.task_runs r ON r.task_name = wanted.task_name AND r.idempotency_key = wanted.idempotency_key
       UNION
-      SELECT r.* FROM idem.task_runs r WHERE r.id = ANY(${sql.array(ids.map(String))}::bigint[])
+      SELECT r.* FROM idem.task_runs r WHERE r.id IN (SELECT value::bigint FROM json_array_elements_text(${JSON.stringify(ids)}::text::json))
     )
     SELECT id, task_name, idempotency_key, status, lease_token::text AS lease_token, lease_owner, lease_expires_at,
            (status = 'running' AND lease_expires_at > now()) AS lease_live, fencing_token
@@ -290,7 +294,7 @@ async function loadTaskP99s(sql: postgres.Sql, tasks: string[]): Promise<{ p99s:
   if (missing.length) {
     const rows = await sql<{ task_name: string; runs: string; p99_ms: number | null }[]>`
       SELECT t.task_name, count(d.ms) AS runs, percentile_cont(0.99) WITHIN GROUP (ORDER BY d.ms) AS p99_ms
-      FROM unnest(${sql.array(missing)}::text[]) AS t(task_name)
+      FROM json_array_elements_text(${JSON.stringify(missing)}::text::json) AS t(task_name)
       CROSS JOIN LATERAL (
         SELECT extract(epoch FROM r.finished_at - r.started_at) * 1000 AS ms
         FROM idem.task_runs r

@@ -16,7 +16,10 @@ const shorten = (text: string, max: number) => (text.length > max ? `${text.slic
  */
 export function ReleaseDialog({ lock, action }: { lock: LockRow & { value: string }; action: ServerAction }) {
   const held = lock.class === "held";
-  const canExpireLease = held && lock.run !== null && lock.run.status === "running" && lock.run.leaseLive && lock.run.leaseToken !== null;
+  // Only an SDK lock IS its run's lease (its value is the lease token): ending a lease through any other
+  // lock could end a live worker's lease that this lock has nothing to do with. The server checks again.
+  const canExpireLease =
+    held && lock.mappedBy === "SDK" && lock.run !== null && lock.run.status === "running" && lock.run.leaseLive && lock.run.leaseToken === lock.value;
   return (
     <ConfirmDialog
       action={action}
@@ -24,7 +27,7 @@ export function ReleaseDialog({ lock, action }: { lock: LockRow & { value: strin
       triggerVariant="secondary"
       title={held ? "Release a held lock" : "Release lock"}
       confirmLabel={held ? "Release held lock" : "Release lock"}
-      hidden={{ key: lock.key, value: lock.value, class: lock.class, leaseToken: lock.run?.leaseToken ?? "" }}
+      hidden={{ key: lock.key, value: lock.value, class: lock.class, ...(canExpireLease ? { leaseToken: lock.value } : {}) }}
       requireReason={held}
       typeToConfirm={held ? lock.key : undefined}
       typedName="confirmKey"

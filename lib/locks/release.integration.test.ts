@@ -165,19 +165,71 @@ describe("expiring the run's lease with the release", () => {
     expect(takeover).toMatchObject({ outcome: "claimed", previousStatus: "running" });
   });
 
-  it("leaves the lease alone when the run was claimed again under another token", async () => {
-    const { sql, w, release } = setup();
+  it("refuses to end the CURRENT holder's lease through an earlier holder's lock (token_mismatch), deletes nothing, and audits it", async () => {
+    const { sql, redis, w, release } = setup();
     const first = await w.claimWithLock("transcode_file", "retaken", { ttlMs: 3_600_000 });
     await w.expireLease(first.runId);
+    // Another worker claimed the run again and is working on it now, under a new token.
     const second = await w.ledger.claimRun({ task: "transcode_file", key: "retaken", payload: { key: "retaken" }, leaseMs: 60_000 });
-    expect(second.outcome).toBe("claimed");
+    if (second.outcome !== "claimed") throw new Error("expected a claim");
+    const liveToken = second.lease.token;
 
-    // The operator saw the old lock (now token_mismatch) and the old lease token.
-    const result = await release({ key: first.lockKey, value: first.token, class: "token_mismatch", expireLease: "on", leaseToken: first.token });
-    expect(result).toMatchObject({ ok: true, message: expect.stringContaining("lease was left alone") });
-    const [run] = await sql<{ live: boolean }[]>`SELECT lease_expires_at > now() AS live FROM idem.task_runs WHERE id = ${first.runId}`;
-    expect(run?.live).toBe(true);
+    // The screen shows the old lock as token_mismatch, and its run with the live holder's token.
+    for (const leaseToken of [liveToken, first.token]) {
+      const result = await release({
+        key: first.lockKey,
+        value: first.token,
+        class: "token_mismatch",
+        reason: "cleanup",
+        confirmKey: first.lockKey,
+        expireLease: "on",
+        leaseToken,
+      });
+      expect(result).toMatchObject({ ok: false, message: expect.stringContaining("Not released") });
+    }
+    expect(await redis.get(first.lockKey)).toBe(first.token);
+    const [run] = await sql<{ live: boolean; token: string }[]>`SELECT lease_expires_at > now() AS live, lease_token::text AS token FROM idem.task_runs WHERE id = ${first.runId}`;
+    expect(run).toEqual({ live: true, token: liveToken });
     expect(await sql`SELECT 1 FROM idem.run_events WHERE run_id = ${first.runId} AND kind = 'lease_expired_by_operator'`).toHaveLength(0);
+    const rows = await auditRows(sql);
+    expect(rows.map((r) => [r.outcome, r.outcome_detail.why])).toEqual([
+      ["refused", "lease_not_this_locks"],
+      ["refused", "lease_not_this_locks"],
+    ]);
+  });
+
+  it("refuses a lease token that is not the held lock's own value, and a foreign lock's lease, even with the key typed and a reason", async () => {
+    const { sql, redis, w, release } = setup();
+    const held = await w.claimWithLock("transcode_file", "mine", { leaseMs: 3_600_000 });
+    const other = await w.claimWithLock("transcode_file", "someone-elses", { leaseMs: 3_600_000 });
+    const confirmed = { class: "held" as const, reason: "worker gone", expireLease: "on" as const };
+
+    expect(await release({ ...confirmed, key: held.lockKey, value: held.token, confirmKey: held.lockKey, leaseToken: other.token })).toMatchObject({ ok: false });
+    // A foreign key mapped by a template to a live run: its value ("processing") is no lease token.
+    const charge = await w.claimWithLock("charge_invoice", "77", { leaseMs: 3_600_000 });
+    const foreign = w.key("lock:order:77");
+    await redis.set(foreign, "processing", "EX", 300);
+    expect(await release({ ...confirmed, key: foreign, value: "processing", confirmKey: foreign, leaseToken: charge.token })).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("only the Idem SDK's own locks"),
+    });
+
+    expect(await redis.get(held.lockKey)).toBe(held.token);
+    expect(await redis.get(foreign)).toBe("processing");
+    const live = await sql<{ id: string }[]>`SELECT id FROM idem.task_runs WHERE lease_expires_at > now() ORDER BY id`;
+    expect(live.map((r) => Number(r.id))).toEqual([held.runId, other.runId, charge.runId]);
+  });
+
+  it("refuses to end a lease when the lock was not seen held, even if the token is right", async () => {
+    const { sql, redis, w, release } = setup();
+    const paused = await w.claimWithLock("send_email", "seen-stale", { leaseMs: 3_600_000 });
+    await w.expireLease(paused.runId);
+    const seen = { key: paused.lockKey, value: paused.token, class: "stale" as const, expireLease: "on" as const, leaseToken: paused.token };
+    await w.ledger.heartbeat(paused.lease); // the worker woke up: the lease is live again
+    expect(await release({ ...seen, reason: "x", confirmKey: paused.lockKey })).toMatchObject({ ok: false, message: expect.stringContaining("Reload") });
+    expect(await redis.get(paused.lockKey)).toBe(paused.token);
+    const [run] = await sql<{ live: boolean }[]>`SELECT lease_expires_at > now() AS live FROM idem.task_runs WHERE id = ${paused.runId}`;
+    expect(run?.live).toBe(true);
   });
 });
 

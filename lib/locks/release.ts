@@ -41,7 +41,12 @@ export type ReleaseOutcome =
   | { result: "released"; lock: LockEntry; lease: LeaseExpiry | null }
   | { result: "changed"; current: CurrentState }
   | { result: "gone" }
-  | { result: "refused"; why: "not_inventoried" | "needs_confirmation" | "held_in_bulk"; message: string; lock: LockEntry | null };
+  | {
+      result: "refused";
+      why: "not_inventoried" | "needs_confirmation" | "held_in_bulk" | "lease_not_this_locks";
+      message: string;
+      lock: LockEntry | null;
+    };
 
 export interface Operator {
   actor: string;
@@ -91,6 +96,31 @@ function precheck(
         lock: current,
       };
     }
+  }
+  if (request.expireLease) return precheckLeaseExpiry(request, current);
+  return null;
+}
+
+/**
+ * Ending a run's lease through a lock is only safe when the lock IS that lease: an SDK key, whose value
+ * is the lease token, held right now (its run running under exactly that token), and seen that way by
+ * the operator. Any other combination could end a different, live worker's lease (a token_mismatch
+ * lock points at a run another worker holds now; a foreign lock's value says nothing about leases), so
+ * the whole request is refused before anything is deleted, and audited as refused.
+ */
+function precheckLeaseExpiry(request: ReleaseRequest, current: LockEntry): Exclude<ReleaseOutcome, { result: "released" }> | null {
+  const refuse = (message: string) => ({ result: "refused" as const, why: "lease_not_this_locks" as const, message, lock: current });
+  if (current.mapping?.source !== "sdk") {
+    return refuse("only the Idem SDK's own locks hold their run's lease token; this key's value says nothing about any lease, so the console will not end one through it.");
+  }
+  if (!current.run) return refuse("no run maps to this lock, so there is no lease to end.");
+  if (request.leaseTokenSeen !== request.valueSeen) {
+    return refuse(`the lease token sent is not this lock's value, so the lock does not belong to that lease. Run #${current.run.id}'s lease was not touched.`);
+  }
+  if (request.classSeen !== "held" || current.classification.class !== "held") {
+    return refuse(
+      `a lease is ended only through the lock of a run that is running under it (held), as seen on screen and as it is now; this lock was ${request.classSeen.replace("_", " ")} when the page loaded and is ${current.classification.class.replace("_", " ")} now. Reload the page.`,
+    );
   }
   return null;
 }
@@ -142,11 +172,11 @@ async function compareAndDelete(
   if (request.expireLease) {
     const run = current.run;
     if (!run) lease = { expired: false, runId: null, why: "no run maps to this lock" };
-    else if (!request.leaseTokenSeen) lease = { expired: false, runId: run.id, why: "the page did not show a lease to expire" };
     else {
+      // precheckLeaseExpiry made sure the token is this lock's value; the CAS is on that, not on the run's token now.
       const expired = await expireLeaseByOperator(sql, {
         runId: run.id,
-        leaseTokenSeen: request.leaseTokenSeen,
+        leaseTokenSeen: request.valueSeen,
         actor: operator.actor,
         lockKey: request.key,
         reason: request.reason,

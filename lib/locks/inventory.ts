@@ -48,8 +48,12 @@ export interface LockEntry {
   key: string;
   /** Redis TYPE: locks are strings; other libraries use hashes, which the console shows but never deletes. */
   type: string;
-  /** The exact value, when it can be compared (a string of valid UTF-8 up to MAX_VALUE_BYTES); else null. */
+  /** The value as text, when it is valid UTF-8 and at most MAX_VALUE_BYTES long; else null. */
   value: string | null;
+  /** The exact bytes, for compare-and-delete: any string value up to MAX_VALUE_BYTES (binary too); else null. */
+  raw: Buffer | null;
+  /** When the value and PTTL were read (this server's Date.now()): a release compares the TTL run down since. */
+  seenAtMs: number;
   /** What to show: the value, or a cut / escaped form of it, or `<hash>`. */
   preview: string;
   valueBytes: number | null;
@@ -108,6 +112,8 @@ interface RawKeyState {
   pttlMs: number;
   idleSeconds: number | null;
   value: Buffer | null;
+  /** Date.now() once the reply was in: no earlier than Redis read the PTTL (see RELEASE_SEEN_LUA). */
+  seenAtMs: number;
 }
 
 function nodeName(node: Redis): string {
@@ -162,6 +168,7 @@ function queueReads(pipeline: ChainableCommander, key: string) {
 }
 
 function parseReads(keys: string[], replies: Array<[Error | null, unknown]>): RawKeyState[] {
+  const seenAtMs = Date.now();
   return keys.map((key, i) => {
     const at = (j: number) => replies[i * 4 + j] ?? [new Error("no reply"), null];
     const [idleError, idle] = at(0);
@@ -177,6 +184,7 @@ function parseReads(keys: string[], replies: Array<[Error | null, unknown]>): Ra
       idleSeconds: idleError || idle === null ? null : Number(idle),
       // WRONGTYPE for non-strings: expected, their value is shown as <type>.
       value: valueError || !Buffer.isBuffer(value) ? null : value,
+      seenAtMs,
     };
   });
 }
@@ -310,10 +318,29 @@ async function loadTaskP99s(sql: postgres.Sql, tasks: string[]): Promise<{ p99s:
   return { p99s: new Map(tasks.map((task) => [task, cache.get(task)?.p99Ms ?? null])), queried: missing.length > 0 };
 }
 
-function decodeValue(state: RawKeyState): Pick<LockEntry, "value" | "preview" | "valueBytes" | "notReleasable"> {
+/** Bytes as the screen and the audit log show them: the text when it is UTF-8, else escaped byte by byte (\xNN). */
+export function displayBytes(value: Buffer | string): string {
+  if (typeof value === "string") return value;
+  const bytes = value;
+  // U+0000 cannot be stored in Postgres text or jsonb (the audit log): escaped like binary.
+  const text = utf8OrNull(bytes);
+  return text !== null && !text.includes("\u0000") ? text : [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
+}
+
+/** Exactly the bytes' text, or null when they are not UTF-8. ignoreBOM: a leading U+FEFF is part of the value. */
+export function utf8OrNull(bytes: Buffer): string | null {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+function decodeValue(state: RawKeyState): Pick<LockEntry, "value" | "raw" | "preview" | "valueBytes" | "notReleasable"> {
   if (state.type !== "string") {
     return {
       value: null,
+      raw: null,
       preview: `<${state.type}>`,
       valueBytes: null,
       notReleasable: `A ${state.type}, not a string: compare-and-delete only releases string locks. Whatever library wrote it must release it.`,
@@ -323,18 +350,14 @@ function decodeValue(state: RawKeyState): Pick<LockEntry, "value" | "preview" | 
   if (bytes.length > MAX_VALUE_BYTES) {
     return {
       value: null,
-      preview: `${new TextDecoder().decode(bytes.subarray(0, 200))}…`,
+      raw: null,
+      preview: `${new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, 200))}…`,
       valueBytes: null,
       notReleasable: `The value is longer than ${MAX_VALUE_BYTES} bytes: the console only releases values it can show in full.`,
     };
   }
-  try {
-    const value = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return { value, preview: value, valueBytes: bytes.length, notReleasable: null };
-  } catch {
-    const escaped = [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
-    return { value: null, preview: escaped, valueBytes: bytes.length, notReleasable: "The value is binary (not UTF-8): release it with redis-cli after checking it." };
-  }
+  // Binary values are released too: the form and the API carry the exact bytes (base64).
+  return { value: utf8OrNull(bytes), raw: bytes, preview: displayBytes(bytes), valueBytes: bytes.length, notReleasable: null };
 }
 
 /** Reads done: map to runs (one query), task p99s (cached), classify. Keys that vanished meanwhile are dropped. */
@@ -374,6 +397,7 @@ async function describeStates(sql: postgres.Sql, config: LockConfig, states: Raw
       type: state.type,
       ...decoded,
       pttlMs: state.pttlMs,
+      seenAtMs: state.seenAtMs,
       idleSeconds: state.idleSeconds,
       mapping,
       run,

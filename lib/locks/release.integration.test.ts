@@ -6,7 +6,9 @@ import { performOperation } from "@/lib/ops/perform";
 import { useTestDatabase, useTestRedis } from "@/tests/helpers/db";
 import { lockWorld } from "@/tests/helpers/locks";
 import type { LockClass } from "./classify";
-import { lockOperations, releaseLockSchema, releaseLocksSchema } from "./operations";
+import { inspectLocks } from "./inventory";
+import { lockOperations, releaseLockSchema, releaseLocksSchema, textLockRef } from "./operations";
+import { lockRefOf, toLockRow } from "./view";
 
 const db = useTestDatabase();
 const testRedis = useTestRedis();
@@ -17,13 +19,26 @@ function setup() {
   const w = lockWorld(sql, redis, prefix);
   const ops = lockOperations({ redis: () => redis, config: () => w.config });
   const as = (name: string, role: Role = "operator") => ({ actor: { name, role, via: "console" as const }, requestId: randomUUID(), sql });
+  // As the screen posts it: the lock as a LockRef (base64 key and value, class, TTL seen) in one form field.
   const release = (
-    input: { key: string; value: string; class: LockClass; reason?: string; confirmKey?: string; expireLease?: "on"; leaseToken?: string },
+    input: { key: string; value: string; class: LockClass; pttlMs?: number; seenAt?: number; reason?: string; confirmKey?: string; expireLease?: "on"; leaseToken?: string },
     who = as("olga"),
-  ) => performOperation(ops.release, releaseLockSchema.parse(input), who);
-  const releaseMany = (locks: Array<{ key: string; value: string; class: LockClass }>, reason?: string, who = as("olga")) =>
-    performOperation(ops.releaseBulk, releaseLocksSchema.parse({ lock: locks.map((l) => JSON.stringify(l)), reason }), who);
-  return { sql, redis, prefix, w, as, release, releaseMany };
+  ) => {
+    const { key, value, class: lockClass, pttlMs, seenAt, ...rest } = input;
+    return performOperation(ops.release, releaseLockSchema.parse({ lock: JSON.stringify(textLockRef({ key, value, class: lockClass, pttlMs, seenAt })), ...rest }), who);
+  };
+  const releaseMany = (locks: Array<{ key: string; value: string; class: LockClass; pttlMs?: number; seenAt?: number }>, reason?: string, who = as("olga")) =>
+    performOperation(ops.releaseBulk, releaseLocksSchema.parse({ lock: locks.map((l) => JSON.stringify(textLockRef(l))), reason }), who);
+  /** The lock as the page shows it now (value bytes, PTTL, when read), ready to post back. */
+  const seenOnScreen = async (key: string) => {
+    const lock = (await inspectLocks(redis, sql, w.config, [key])).get(key);
+    if (!lock?.raw) throw new Error(`${key} is not releasable`);
+    const row = toLockRow(lock);
+    return { key, ref: lockRefOf({ ...row, valueBase64: lock.raw.toString("base64") }), class: lock.classification.class };
+  };
+  const releaseRef = (ref: string, extra: { reason?: string; confirmKey?: string } = {}, who = as("olga")) =>
+    performOperation(ops.release, releaseLockSchema.parse({ lock: ref, ...extra }), who);
+  return { sql, redis, prefix, w, as, release, releaseMany, seenOnScreen, releaseRef };
 }
 
 type AuditRow = { action: string; actor: string; target_id: string; outcome: string; precondition: Record<string, unknown>; outcome_detail: Record<string, unknown>; reason: string | null; request_id: string };
@@ -135,6 +150,104 @@ describe("releasing a lock from the console", () => {
     expect(result).toMatchObject({ ok: false, kind: "forbidden" });
     expect(await redis.exists(done.lockKey)).toBe(1);
     expect(await auditRows(sql)).toEqual([expect.objectContaining({ actor: "vic", outcome: "refused", outcome_detail: expect.objectContaining({ why: "forbidden" }) })]);
+  });
+});
+
+describe("a lock set again with the same value since the page loaded", () => {
+  it("is left alone: the TTL seen, run down, tells the new holder's lock from the one on screen", async () => {
+    const { sql, redis, w, seenOnScreen, releaseRef } = setup();
+    const key = w.key("lock:order:77");
+    await redis.set(key, "processing", "PX", 300_000);
+    await redis.pexpire(key, 120_000); // the first holder has been at it a while
+    const seen = await seenOnScreen(key);
+    // The stuck lock goes away and a new worker takes the order with the same shared value.
+    await redis.del(key);
+    await redis.set(key, "processing", "EX", 300, "NX");
+
+    const result = await releaseRef(seen.ref);
+    expect(result).toMatchObject({ ok: false, message: expect.stringContaining("set again or extended") });
+    expect(await redis.get(key)).toBe("processing");
+    const [row] = await auditRows(sql);
+    expect(row).toMatchObject({ outcome: "refused", precondition: { value: "processing", pttlSeen: expect.any(Number) }, outcome_detail: { result: "changed", ttlChanged: expect.anything() } });
+  });
+
+  it("is left alone when it had no TTL on screen and has one now, or the other way round", async () => {
+    const { redis, w, seenOnScreen, releaseRef } = setup();
+    const noTtl = w.key("task:legacy-1");
+    await redis.set(noTtl, "1");
+    const seenNoTtl = await seenOnScreen(noTtl);
+    await redis.set(noTtl, "1", "EX", 600);
+    const withTtl = w.key("task:legacy-2");
+    await redis.set(withTtl, "1", "EX", 600);
+    const seenWithTtl = await seenOnScreen(withTtl);
+    await redis.set(withTtl, "1");
+
+    expect(await releaseRef(seenNoTtl.ref)).toMatchObject({ ok: false });
+    expect(await releaseRef(seenWithTtl.ref)).toMatchObject({ ok: false });
+    expect(await redis.exists(noTtl, withTtl)).toBe(2);
+  });
+
+  it("is refused in a bulk release too, while an untouched lock with the same value is released", async () => {
+    const { redis, w, seenOnScreen, releaseMany } = setup();
+    const [a, b] = [w.key("lock:job:a"), w.key("lock:job:b")];
+    await redis.set(a, "1", "PX", 200_000);
+    await redis.set(b, "1", "PX", 200_000);
+    const seenA = await seenOnScreen(a);
+    const seenB = await seenOnScreen(b);
+    await redis.set(b, "1", "PX", 300_000); // b taken again
+    const parse = (ref: string) => {
+      const { pttlMs, seenAt } = JSON.parse(ref) as { pttlMs: number; seenAt: number };
+      return { pttlMs, seenAt };
+    };
+    const result = await releaseMany([
+      { key: a, value: "1", class: seenA.class, ...parse(seenA.ref) },
+      { key: b, value: "1", class: seenB.class, ...parse(seenB.ref) },
+    ]);
+    expect(result).toMatchObject({ ok: true, message: expect.stringContaining("1 released, 1 changed") });
+    expect(await redis.exists(a)).toBe(0);
+    expect(await redis.get(b)).toBe("1");
+  });
+
+  it("an untouched lock, with or without a TTL, is released with the TTL seen", async () => {
+    const { redis, w, seenOnScreen, releaseRef } = setup();
+    const withTtl = w.key("lock:order:78");
+    await redis.set(withTtl, "processing", "EX", 300);
+    const noTtl = w.key("task:legacy-3");
+    await redis.set(noTtl, "1");
+    const seen = [await seenOnScreen(withTtl), await seenOnScreen(noTtl)];
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const lock of seen) expect(await releaseRef(lock.ref)).toMatchObject({ ok: true });
+    expect(await redis.exists(withTtl, noTtl)).toBe(0);
+  });
+});
+
+describe("keys and values a form would change, or that are not text", () => {
+  it("releases a key and a value containing a line break exactly as read", async () => {
+    const { redis, w, seenOnScreen, releaseRef } = setup();
+    const key = w.key("lock:multi\nline");
+    await redis.set(key, "held by\r\nworker 3", "EX", 300);
+    const seen = await seenOnScreen(key);
+    expect(seen.ref).not.toMatch(/[\r\n]/); // survives a browser's CRLF normalisation of form fields
+    expect(await releaseRef(seen.ref)).toMatchObject({ ok: true });
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  it("releases binary values, a leading BOM and U+0000 by their exact bytes, and never a look-alike", async () => {
+    const { redis, w, seenOnScreen, releaseRef } = setup();
+    const binary = w.key("lock:bin");
+    await redis.set(binary, Buffer.from([0xff, 0x00, 0xfe, 0x41]), "EX", 300);
+    const bom = w.key("lock:bom");
+    await redis.set(bom, "\uFEFFprocessing", "EX", 300);
+    const nul = w.key("lock:nul");
+    await redis.set(nul, "a\u0000b", "EX", 300);
+    const seen = await Promise.all([binary, bom, nul].map(seenOnScreen));
+
+    // The same text without the BOM is a different value: nothing deleted.
+    const noBom = JSON.stringify({ ...(JSON.parse(seen[1]!.ref) as object), value: Buffer.from("processing").toString("base64") });
+    expect(await releaseRef(noBom)).toMatchObject({ ok: false, message: expect.stringContaining("changed") });
+
+    for (const lock of seen) expect(await releaseRef(lock.ref)).toMatchObject({ ok: true });
+    expect(await redis.exists(binary, bom, nul)).toBe(0);
   });
 });
 
@@ -278,7 +391,7 @@ describe("bulk release", () => {
   });
 
   it("refuses more than 200 locks, and an empty selection, before doing anything", () => {
-    const many = Array.from({ length: 201 }, (_, i) => JSON.stringify({ key: `k${i}`, value: "v", class: "stale" }));
+    const many = Array.from({ length: 201 }, (_, i) => JSON.stringify(textLockRef({ key: `k${i}`, value: "v", class: "stale" })));
     expect(releaseLocksSchema.safeParse({ lock: many }).success).toBe(false);
     expect(releaseLocksSchema.safeParse({}).success).toBe(false);
     expect(releaseLocksSchema.safeParse({ lock: "not json" }).success).toBe(false);

@@ -83,6 +83,33 @@ describe("lock inventory: classification against real Redis and Postgres", () =>
     expect(hash.notReleasable).toMatch(/not a string/);
   });
 
+  it("gives no TTL < p99 warning where idle time counts the console's own reads (Redis before 7.2)", async () => {
+    const { sql } = db();
+    const { redis, prefix } = testRedis();
+    const w = lockWorld(sql, redis, prefix);
+    for (let i = 0; i < 25; i++) {
+      const run = await w.ledger.claimRun({ task: "charge_invoice", key: `hist-${i}`, payload: { i } });
+      if (run.outcome !== "claimed") throw new Error("claim");
+      await w.ledger.completeRun(run.lease, null);
+    }
+    await sql`UPDATE idem.task_runs SET started_at = finished_at - interval '10 minutes' WHERE task_name = 'charge_invoice'`;
+    // A lock given 15 minutes (above the p99 of 10), with 9 minutes left, that an earlier page view read
+    // a moment ago: before 7.2 that read reset its idle time, so PTTL + idle says about 9 minutes.
+    const key = w.key("lock:order:8");
+    await redis.set(key, "f0e1d2c3-b4a5-4968-8776-655443322111", "PX", 9 * 60_000);
+    await redis.get(key);
+    const noTouch = await redis.call("CLIENT", "NO-TOUCH", "OFF").then(
+      () => true,
+      () => false,
+    );
+
+    const inventory = await listLocks(redis, sql, w.config);
+    expect(inventory.idleCountsConsoleReads).toBe(!noTouch);
+    if (!noTouch) expect(byKey(inventory.locks, key).classification.warnings).toEqual([]);
+    const inspected = (await inspectLocks(redis, sql, w.config, [key])).get(key);
+    if (!noTouch) expect(inspected?.classification.warnings).toEqual([]);
+  });
+
   it("warns when a foreign lock's TTL is shorter than its task's p99 duration", async () => {
     const { sql } = db();
     const { redis, prefix } = testRedis();
@@ -96,10 +123,11 @@ describe("lock inventory: classification against real Redis and Postgres", () =>
     await sql`UPDATE idem.task_runs SET started_at = finished_at - interval '10 minutes' WHERE task_name = 'charge_invoice'`;
     await redis.set(w.key("lock:order:7"), "f0e1d2c3-b4a5-4968-8776-655443322110", "EX", 300);
 
-    const { locks } = await listLocks(redis, sql, w.config);
+    const { locks, idleCountsConsoleReads } = await listLocks(redis, sql, w.config);
     const order = byKey(locks, w.key("lock:order:7"));
     expect(order.taskP99Ms).toBeCloseTo(600_000, -3);
-    expect(order.classification.warnings).toEqual([expect.objectContaining({ code: "ttl_below_p99" })]);
+    // Redis before 7.2 (no CLIENT NO-TOUCH): idle times count the console's reads, so no TTL estimate.
+    expect(order.classification.warnings).toEqual(idleCountsConsoleReads ? [] : [expect.objectContaining({ code: "ttl_below_p99" })]);
     expect((await taskP99s(sql, ["charge_invoice", "never_ran"])).get("never_ran")).toBeNull();
   });
 

@@ -96,7 +96,10 @@ export interface WalkStats {
   scanCalls: number;
   pipelines: number;
   sqlQueries: number;
-  /** Redis before 7.2 cannot read a value without touching it, so idle time counts the console's own reads. */
+  /**
+   * Redis before 7.2 cannot read a value without touching it, so idle time counts the console's own
+   * reads, and the TTL < p99 warning (which needs the idle time) is not given.
+   */
   idleCountsConsoleReads: boolean;
   durationMs: number;
 }
@@ -361,7 +364,18 @@ function decodeValue(state: RawKeyState): Pick<LockEntry, "value" | "raw" | "pre
 }
 
 /** Reads done: map to runs (one query), task p99s (cached), classify. Keys that vanished meanwhile are dropped. */
-async function describeStates(sql: postgres.Sql, config: LockConfig, states: RawKeyState[]): Promise<{ entries: LockEntry[]; queries: number }> {
+/**
+ * `idleTrusted`: the reads did not reset idle times (CLIENT NO-TOUCH, Redis 7.2+). Before 7.2 the
+ * console's own GETRANGE resets a key's idle time, so PTTL + idle underestimates the TTL the holder
+ * gave by however long ago the console (any page view) last read it: the TTL < p99 warning would fire
+ * for locks whose TTL is fine. There it is not given at all, and the screen says the check is off.
+ */
+async function describeStates(
+  sql: postgres.Sql,
+  config: LockConfig,
+  states: RawKeyState[],
+  idleTrusted: boolean,
+): Promise<{ entries: LockEntry[]; queries: number }> {
   const present = states.filter((s) => s.type !== "none" && s.pttlMs !== -2);
   const mapped = present.map((state) => ({ state, mapping: mapLockKey(config, state.key) }));
   const mappings = mapped.flatMap((m) => (m.mapping ? [m.mapping] : []));
@@ -381,7 +395,7 @@ async function describeStates(sql: postgres.Sql, config: LockConfig, states: Raw
     const task = run?.taskName ?? (mapping?.by === "task_key" ? mapping.task : null);
     const taskP99Ms = task ? (p99s.get(task) ?? null) : null;
     // The TTL it was given (or last extended to): what is left plus the time since it was last written.
-    const ttlEstimateMs = state.pttlMs > 0 && state.idleSeconds !== null ? state.pttlMs + state.idleSeconds * 1000 : null;
+    const ttlEstimateMs = idleTrusted && state.pttlMs > 0 && state.idleSeconds !== null ? state.pttlMs + state.idleSeconds * 1000 : null;
     const classification = classifyLock({
       value: state.type === "string" ? (decoded.value ?? decoded.preview) : null,
       pttlMs: state.pttlMs,
@@ -450,7 +464,7 @@ export async function walkLocks(
     if (!keys.length) return;
     const states = await readOnNode(node, keys, options.onRedisCall);
     stats.pipelines++;
-    const { entries, queries } = await describeStates(sql, config, states);
+    const { entries, queries } = await describeStates(sql, config, states, !stats.idleCountsConsoleReads);
     stats.sqlQueries += queries;
     await onBatch(entries);
   };
@@ -520,7 +534,9 @@ export async function inspectLocks(redis: RedisClient, sql: postgres.Sql, config
   const wanted = [...new Set(keys)].filter((key) => isInventoried(config, key));
   const out = new Map<string, LockEntry | null>(wanted.map((key) => [key, null]));
   if (!wanted.length) return out;
-  const { entries } = await describeStates(sql, config, await readKeys(redis, wanted));
+  let idleTrusted = true;
+  for (const node of await masters(redis)) if (!(await readWithoutTouching(node))) idleTrusted = false;
+  const { entries } = await describeStates(sql, config, await readKeys(redis, wanted), idleTrusted);
   for (const entry of entries) out.set(entry.key, entry);
   return out;
 }

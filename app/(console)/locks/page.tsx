@@ -111,7 +111,9 @@ async function Inventory({ query, config, canRelease }: { query: LocksQuery; con
             Examined {inventory.examined.toLocaleString("en-US")} {inventory.examined === 1 ? "key" : "keys"} under {inventory.patterns.length}{" "}
             {inventory.patterns.length === 1 ? "pattern" : "patterns"} on {inventory.nodes.length} Redis {inventory.nodes.length === 1 ? "node" : "masters"} in{" "}
             {Math.round(inventory.durationMs)} ms ({inventory.scanCalls} SCAN calls).
-            {inventory.idleCountsConsoleReads ? " Idle times count this console's own reads too (Redis before 7.2)." : ""}
+            {inventory.idleCountsConsoleReads
+              ? " Idle times count this console's own reads too (Redis before 7.2 has no CLIENT NO-TOUCH), so the “TTL shorter than p99” check is off: it would warn about locks whose TTL is fine."
+              : ""}
           </>
         }
         actions={<LockFilters query={query} patterns={config.patterns} />}

@@ -12,7 +12,7 @@ import type { ServerAction } from "@/lib/action-state";
 import { lockRefOf, type LockRow } from "@/lib/locks/view";
 import { formatIdle, LockClassCell, TtlCell } from "./lock-badges";
 import { ReleaseDialog } from "./release-dialog";
-import { Literal } from "@/components/ui/literal";
+import { KeyLiteral } from "./key-literal";
 
 /** What a bulk release carries for each lock: frozen when ticked, never re-read from "what matches now". */
 interface Selected {
@@ -96,8 +96,8 @@ export function LocksTable({
               <ul aria-label="Locks to release" className="max-h-56 overflow-y-auto rounded-md border border-zinc-200 bg-zinc-50 p-2 font-mono text-xs">
                 {selected.map((s) => (
                   <li key={s.key} className="flex justify-between gap-3 py-0.5">
-                    <span className="break-all text-zinc-900"><Literal text={s.key} /></span>
-                    <span className="shrink-0 text-zinc-500"><Literal text={shorten(s.preview, 24)} /></span>
+                    <span className="break-all text-zinc-900"><KeyLiteral text={s.key} /></span>
+                    <span className="shrink-0 text-zinc-500"><KeyLiteral text={shorten(s.preview, 24)} /></span>
                   </li>
                 ))}
               </ul>
@@ -134,7 +134,7 @@ export function LocksTable({
         </thead>
         <tbody>
           {rows.map((row) => (
-            <Tr key={row.key} data-lock-key={row.key}>
+            <Tr key={row.key} data-lock-key={row.key} data-lock-key-base64={row.keyBase64}>
               {canRelease && (
                 <Td className="w-8">
                   {selectable(row) ? (
@@ -152,7 +152,7 @@ export function LocksTable({
               )}
               <Td className="max-w-[22rem]">
                 <div className="flex items-start gap-1">
-                  <span className="font-mono text-xs break-all text-zinc-900"><Literal text={row.key} /></span>
+                  <span className="font-mono text-xs break-all text-zinc-900"><KeyLiteral text={row.key} /></span>
                   <CopyButton value={row.key} label="Copy key" className="shrink-0" />
                 </div>
                 <p className="mt-0.5 text-[11px] text-zinc-500">
@@ -169,7 +169,7 @@ export function LocksTable({
               <Td className="max-w-[14rem]">
                 <div className="flex items-start gap-1">
                   <span title={row.preview} className={row.value === null ? "font-mono text-xs break-all text-zinc-500 italic" : "font-mono text-xs break-all text-zinc-800"}>
-                    <Literal text={shorten(row.preview, 40)} />
+                    <KeyLiteral text={shorten(row.preview, 40)} />
                   </span>
                   {row.value !== null && <CopyButton value={row.value} label="Copy value" className="shrink-0" />}
                 </div>
@@ -200,9 +200,10 @@ export function LocksTable({
                     {releasable(row) ? (
                       <ReleaseDialog lock={row} action={releaseAction} />
                     ) : (
-                      <span className="cursor-help text-xs whitespace-nowrap text-zinc-400" title={row.notReleasable ?? undefined}>
-                        not releasable
-                      </span>
+                      // Said on screen, not only in a tooltip: the operator must know where to release it instead.
+                      <p className="max-w-[16rem] text-xs text-zinc-500" data-testid="not-releasable">
+                        <span className="font-medium text-zinc-700">Not releasable here.</span> {row.notReleasable}
+                      </p>
                     )}
                   </div>
                 </Td>

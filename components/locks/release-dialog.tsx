@@ -6,6 +6,7 @@ import type { ServerAction } from "@/lib/action-state";
 import { lockClassDescriptions } from "@/lib/locks/classify";
 import { lockRefOf, type LockRow } from "@/lib/locks/view";
 import { LockClassBadge } from "./lock-badges";
+import { KeyLiteral } from "./key-literal";
 import { Literal } from "@/components/ui/literal";
 
 /**
@@ -43,7 +44,7 @@ export function ReleaseDialog({ lock, action }: { lock: LockRow & { valueBase64:
     >
       <div className="flex flex-col gap-3">
         <p>
-          Deletes <code className="font-mono text-xs break-all text-zinc-900"><Literal text={lock.key} /></code> only if it still holds exactly the
+          Deletes <code className="font-mono text-xs break-all text-zinc-900"><KeyLiteral text={lock.key} /></code> only if it still holds exactly the
           value below ({lock.valueBytes === 1 ? "1 byte" : `${lock.valueBytes} bytes`}{lock.value === null ? ", binary: shown escaped" : ""}) and its TTL has
           only run down since this page loaded. If it changed or was set again, nothing is deleted and you are shown what it holds now.
         </p>

@@ -121,3 +121,17 @@ export function coveredBy(pattern: string, wider: string): boolean {
   if (wider !== `${escapeGlob(prefix)}*`) return false;
   return literalPrefix(pattern).startsWith(prefix);
 }
+
+/**
+ * Why a configured lock pattern is refused, or null. A pattern must start with a literal prefix
+ * (`lock:*`, `task:*`): `*`, `?x` or `[a-z]*` match keys of any kind (sessions, caches, queues), and
+ * every key a pattern matches is one the console lists as a lock and lets an operator delete.
+ */
+export function lockPatternProblem(pattern: string): string | null {
+  const first = toBytes(pattern)[0];
+  if (first === undefined) return "a pattern cannot be empty";
+  if (first === STAR || first === QUESTION || first === OPEN) {
+    return `${JSON.stringify(pattern)} does not start with a fixed prefix (like lock:*): it would match every kind of key in Redis, and the console lets operators delete what its patterns match`;
+  }
+  return null;
+}

@@ -148,6 +148,36 @@ describe("lock inventory: classification against real Redis and Postgres", () =>
     expect(byKey(locks, w.key("lock:html"))).toMatchObject({ value: "<script>alert(1)</script>-unique-token-value", notReleasable: null });
   });
 
+  it("when the key cap stops a view, every pattern has had its share (round robin), and the view says which are unfinished", async () => {
+    const { sql } = db();
+    const { redis, prefix } = testRedis();
+    const w = lockWorld(sql, redis, prefix);
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < 300; i++) pipeline.set(w.key(`lock:bulk:${i}`), `v-${i}`, "EX", 600);
+    for (let i = 0; i < 5; i++) pipeline.set(w.key(`task:stuck-${i}`), "1");
+    await pipeline.exec();
+    // lock:* comes before task:* in the configuration, and one SCAN call returns all 300 of its keys.
+    const view = await listLocks(redis, sql, { ...w.config, maxKeys: 100 }, { scanCount: 100_000 });
+    expect(view).toMatchObject({ capped: true, stoppedBy: "keys", examined: 100 });
+    expect(view.locks.filter((l) => l.key.startsWith(w.key("task:")))).toHaveLength(5);
+    expect(view.unfinishedPatterns).toEqual([`${prefix}lock:*`]);
+    expect(view.keyspaceKeys).toBeGreaterThanOrEqual(305);
+  });
+
+  it("bounds the SCAN calls and the time of one view, however few keys match", async () => {
+    const { sql } = db();
+    const { redis, prefix } = testRedis();
+    const w = lockWorld(sql, redis, prefix);
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < 200; i++) pipeline.set(w.key(`cache:${i}`), "x", "EX", 600);
+    await pipeline.exec();
+    const byCalls = await listLocks(redis, sql, w.config, { scanCount: 1, maxScanCalls: 4 });
+    expect(byCalls).toMatchObject({ capped: true, stoppedBy: "scan_calls", scanCalls: 4 });
+    expect(byCalls.unfinishedPatterns.length).toBeGreaterThan(0);
+    const byTime = await listLocks(redis, sql, w.config, { timeBudgetMs: 0 });
+    expect(byTime).toMatchObject({ capped: true, stoppedBy: "time", scanCalls: 0, unfinishedPatterns: byTime.patterns });
+  });
+
   it("examines at most maxKeys keys, says it stopped, and never calls KEYS", async () => {
     const { sql } = db();
     const { redis, prefix } = testRedis();
@@ -181,7 +211,8 @@ describe("lock inventory: classification against real Redis and Postgres", () =>
     expect(seen).toBe(700);
     expect(stats.examined).toBe(700);
     const pipelines = calls.filter((c) => c.command === "PIPELINE");
-    expect(Math.max(...pipelines.map((c) => c.size))).toBeLessThanOrEqual(250 * 4);
+    // 50 keys (200 commands) per pipeline, so each round trip stays short.
+    expect(Math.max(...pipelines.map((c) => c.size))).toBeLessThanOrEqual(50 * 4);
     expect(pipelines.reduce((n, c) => n + c.size, 0)).toBe(700 * 4);
     expect(calls.filter((c) => c.command === "SCAN").length).toBe(stats.scanCalls);
   });

@@ -12,11 +12,13 @@ import { isInventoried, mapLockKey, type LockConfig, type LockMapping } from "./
  * The lock inventory: SCAN (never KEYS) over the configured patterns, on every master of a Cluster, in
  * bounded steps, so Redis is never blocked by a page view:
  *
- * - SCAN ... MATCH <pattern> COUNT 500: each call visits a bounded number of buckets;
- * - per batch of at most 250 keys, ONE pipeline of OBJECT IDLETIME, TYPE, PTTL, GETRANGE per key (plain
- *   commands, not a MULTI, so other clients' commands interleave with ours), then ONE SQL query that
- *   maps the batch's keys to their runs;
- * - at most `maxKeys` keys per inventory (the screen says when it stopped there).
+ * - SCAN ... MATCH <pattern> COUNT 500: each call visits a bounded number of buckets; the patterns'
+ *   cursors take turns (round robin), each with its share of the key cap;
+ * - per 50 keys ONE pipeline of OBJECT IDLETIME, TYPE, PTTL, GETRANGE per key (plain commands, not a
+ *   MULTI, so other clients' commands interleave with ours), and per batch of 250 keys ONE SQL query
+ *   that maps the batch's keys to their runs;
+ * - per view at most `maxKeys` matching keys, 500 SCAN calls and 3 s (the screen says when and where it
+ *   stopped, and which patterns it did not finish).
  *
  * The same code reads single keys again before a release (inspectLocks), so the class the server acts
  * on is computed exactly as the class the operator saw.
@@ -25,7 +27,17 @@ import { isInventoried, mapLockKey, type LockConfig, type LockMapping } from "./
 /** Values longer than this are shown cut, and cannot be released from the console (it must compare all of it). */
 export const MAX_VALUE_BYTES = 1024;
 const DEFAULT_SCAN_COUNT = 500;
+/** Keys per SQL query (and classification batch). */
 const DEFAULT_BATCH_SIZE = 250;
+/** Keys per Redis pipeline (4 commands each): small, so each round trip stays short. */
+const DEFAULT_PIPELINE_KEYS = 50;
+/**
+ * What one page view may cost Redis at most, whatever the keyspace holds. maxKeys caps the keys that
+ * MATCH; in a big Redis with few locks, SCAN visits the whole keyspace per pattern returning almost
+ * nothing, so the calls and the time are capped too (500 calls × COUNT 500 ≈ 250,000 keys visited).
+ */
+export const DEFAULT_MAX_SCAN_CALLS = 500;
+export const DEFAULT_TIME_BUDGET_MS = 3000;
 const P99_TTL_MS = 60_000;
 const P99_SAMPLE = 1000;
 const P99_MIN_RUNS = 20;
@@ -81,8 +93,13 @@ export interface WalkOptions {
   /** Scan only this pattern (one of config.patterns). */
   pattern?: string;
   maxKeys?: number;
+  /** SCAN calls at most (all patterns and nodes together); Infinity for a full walk. */
+  maxScanCalls?: number;
+  /** Stop starting SCAN calls after this long; Infinity for a full walk. */
+  timeBudgetMs?: number;
   scanCount?: number;
   batchSize?: number;
+  pipelineKeys?: number;
   /** Benchmarks record every Redis round trip through this. */
   onRedisCall?: (timing: RedisCallTiming) => void;
 }
@@ -91,8 +108,15 @@ export interface WalkStats {
   patterns: string[];
   nodes: string[];
   examined: number;
+  /** Stopped before every pattern was walked to its end: the view is partial (see stoppedBy). */
   capped: boolean;
+  stoppedBy: "keys" | "scan_calls" | "time" | null;
+  /** Patterns whose SCAN did not reach its end on every node. */
+  unfinishedPatterns: string[];
+  /** DBSIZE summed over the masters: how many keys SCAN walks per pattern. */
+  keyspaceKeys: number;
   maxKeys: number;
+  maxScanCalls: number;
   scanCalls: number;
   pipelines: number;
   sqlQueries: number;
@@ -200,17 +224,24 @@ async function timed<T>(onCall: WalkOptions["onRedisCall"], command: RedisCallTi
   return result;
 }
 
-async function readOnNode(node: Redis, keys: string[], onCall?: WalkOptions["onRedisCall"]): Promise<RawKeyState[]> {
-  const pipeline = node.pipeline();
-  for (const key of keys) queueReads(pipeline, key);
-  const replies = await timed(onCall, "PIPELINE", nodeName(node), () => keys.length * 4, () => pipeline.exec());
-  if (!replies) throw new Error("Redis pipeline was discarded");
-  return parseReads(keys, replies);
+async function readOnNode(node: Redis, keys: string[], onCall?: WalkOptions["onRedisCall"], pipelineKeys = keys.length): Promise<{ states: RawKeyState[]; pipelines: number }> {
+  const states: RawKeyState[] = [];
+  let pipelines = 0;
+  for (let i = 0; i < keys.length; i += pipelineKeys) {
+    const chunk = keys.slice(i, i + pipelineKeys);
+    const pipeline = node.pipeline();
+    for (const key of chunk) queueReads(pipeline, key);
+    const replies = await timed(onCall, "PIPELINE", nodeName(node), () => chunk.length * 4, () => pipeline.exec());
+    if (!replies) throw new Error("Redis pipeline was discarded");
+    states.push(...parseReads(chunk, replies));
+    pipelines++;
+  }
+  return { states, pipelines };
 }
 
 /** Specific keys, wherever they live: one pipeline on a single node; per key (one slot each) on a Cluster. */
 async function readKeys(redis: RedisClient, keys: string[]): Promise<RawKeyState[]> {
-  if (!(redis instanceof Cluster)) return readOnNode(redis, keys);
+  if (!(redis instanceof Cluster)) return (await readOnNode(redis, keys, undefined, DEFAULT_PIPELINE_KEYS)).states;
   await masters(redis);
   const out: RawKeyState[] = [];
   for (let i = 0; i < keys.length; i += 50) {
@@ -346,7 +377,7 @@ function decodeValue(state: RawKeyState): Pick<LockEntry, "value" | "raw" | "pre
       raw: null,
       preview: `<${state.type}>`,
       valueBytes: null,
-      notReleasable: `A ${state.type}, not a string: compare-and-delete only releases string locks. Whatever library wrote it must release it.`,
+      notReleasable: `It is a ${state.type}, not a string: the console's compare-and-delete compares one string value, so it cannot tell whether a ${state.type} changed since you looked (libraries such as Redisson keep locks in hashes). Release it through the library that wrote it, or with redis-cli once you know no one holds it${state.pttlMs === -1 ? "; it has no TTL, so it will not go away on its own" : ""}.`,
     };
   }
   const bytes = state.value ?? Buffer.alloc(0);
@@ -441,64 +472,107 @@ export async function walkLocks(
     : config.patterns.filter((p, i) => !config.patterns.slice(0, i).some((earlier) => coveredBy(p, earlier)));
   if (options.pattern && !patterns.length) throw new Error(`not a configured lock pattern: ${options.pattern}`);
   const maxKeys = options.maxKeys ?? config.maxKeys;
+  const maxScanCalls = options.maxScanCalls ?? DEFAULT_MAX_SCAN_CALLS;
+  const timeBudgetMs = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
   const scanCount = options.scanCount ?? DEFAULT_SCAN_COUNT;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const pipelineKeys = Math.min(options.pipelineKeys ?? DEFAULT_PIPELINE_KEYS, batchSize);
   const nodes = await masters(redis);
   const stats: WalkStats = {
     patterns,
     nodes: nodes.map(nodeName),
     examined: 0,
     capped: false,
+    stoppedBy: null,
+    unfinishedPatterns: [],
+    keyspaceKeys: 0,
     maxKeys,
+    maxScanCalls,
     scanCalls: 0,
     pipelines: 0,
     sqlQueries: 0,
     idleCountsConsoleReads: false,
     durationMs: 0,
   };
-  for (const node of nodes) if (!(await readWithoutTouching(node))) stats.idleCountsConsoleReads = true;
+  for (const node of nodes) {
+    if (!(await readWithoutTouching(node))) stats.idleCountsConsoleReads = true;
+    stats.keyspaceKeys += await node.dbsize();
+  }
 
   // SCAN may return a key twice (while the table rehashes), and patterns may overlap.
   const seen = new Set<string>();
   const flush = async (node: Redis, keys: string[]) => {
     if (!keys.length) return;
-    const states = await readOnNode(node, keys, options.onRedisCall);
-    stats.pipelines++;
+    const { states, pipelines } = await readOnNode(node, keys, options.onRedisCall, pipelineKeys);
+    stats.pipelines += pipelines;
     const { entries, queries } = await describeStates(sql, config, states, !stats.idleCountsConsoleReads);
     stats.sqlQueries += queries;
     await onBatch(entries);
   };
 
-  outer: for (const pattern of patterns) {
-    for (const node of nodes) {
-      let cursor = "0";
-      let pending: string[] = [];
-      do {
-        const [next, keys] = await timed(options.onRedisCall, "SCAN", nodeName(node), (r) => r[1].length, () => node.scan(cursor, "MATCH", pattern, "COUNT", scanCount));
-        stats.scanCalls++;
-        cursor = next;
-        for (const key of keys) {
-          if (seen.has(key)) continue;
-          if (stats.examined >= maxKeys) {
-            stats.capped = true;
-            break;
-          }
-          seen.add(key);
-          stats.examined++;
-          pending.push(key);
-          if (pending.length >= batchSize) {
-            await flush(node, pending);
-            pending = [];
-          }
-        }
-        if (stats.capped) {
-          await flush(node, pending);
+  // One SCAN cursor per pattern and node, advanced in turn (round robin), each taking at most its share
+  // of maxKeys until the others are done: when a limit stops the walk, every pattern has had its share,
+  // rather than the first pattern everything and the last nothing. Keys a SCAN call returned beyond a
+  // walk's share wait in its `carry` for its next turn, so none is skipped.
+  const walks = patterns.flatMap((pattern) =>
+    nodes.map((node) => ({ pattern, node, cursor: "0", atEnd: false, carry: [] as string[], examined: 0, pending: [] as string[] })),
+  );
+  const finished = (w: (typeof walks)[number]) => w.atEnd && w.carry.length === 0;
+  const stop = (why: NonNullable<WalkStats["stoppedBy"]>) => {
+    stats.capped = true;
+    stats.stoppedBy = why;
+  };
+  let share = Math.ceil(maxKeys / walks.length);
+  outer: while (walks.some((w) => !finished(w))) {
+    let progressed = false;
+    for (const w of walks) {
+      if (stats.examined >= maxKeys) break;
+      if (finished(w) || w.examined >= share) continue;
+      progressed = true;
+      if (!w.carry.length) {
+        if (stats.scanCalls >= maxScanCalls) {
+          stop("scan_calls");
           break outer;
         }
-      } while (cursor !== "0");
-      await flush(node, pending);
+        if (performance.now() - started >= timeBudgetMs) {
+          stop("time");
+          break outer;
+        }
+        const [next, keys] = await timed(options.onRedisCall, "SCAN", nodeName(w.node), (r) => r[1].length, () => w.node.scan(w.cursor, "MATCH", w.pattern, "COUNT", scanCount));
+        stats.scanCalls++;
+        w.cursor = next;
+        w.atEnd = next === "0";
+        w.carry = keys;
+      }
+      while (w.carry.length && w.examined < share && stats.examined < maxKeys) {
+        const key = w.carry.shift()!;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        stats.examined++;
+        w.examined++;
+        w.pending.push(key);
+        if (w.pending.length >= batchSize) {
+          await flush(w.node, w.pending);
+          w.pending = [];
+        }
+      }
+      if (finished(w)) {
+        await flush(w.node, w.pending);
+        w.pending = [];
+      }
+    }
+    if (stats.examined >= maxKeys && walks.some((w) => !finished(w))) {
+      stop("keys");
+      break;
+    }
+    if (!progressed) {
+      // Every open walk used its share: split what is left of maxKeys among them.
+      const open = walks.filter((w) => !finished(w));
+      share += Math.max(1, Math.ceil((maxKeys - stats.examined) / open.length));
     }
   }
+  for (const w of walks) await flush(w.node, w.pending);
+  stats.unfinishedPatterns = [...new Set(walks.filter((w) => !finished(w)).map((w) => w.pattern))];
   stats.durationMs = performance.now() - started;
   return stats;
 }

@@ -26,6 +26,10 @@ export const GET = apiRoute({
       counts,
       examined: inventory.examined,
       capped: inventory.capped,
+      stoppedBy: inventory.stoppedBy,
+      unfinishedPatterns: inventory.unfinishedPatterns,
+      keyspaceKeys: inventory.keyspaceKeys,
+      scanCalls: inventory.scanCalls,
       maxKeys: inventory.maxKeys,
       patterns: inventory.patterns,
     };

@@ -15,8 +15,8 @@ const BACKSLASH = 0x5c;
 const CARET = 0x5e;
 const DASH = 0x2d;
 
-function toBytes(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+function toBytes(text: string | Uint8Array): Uint8Array {
+  return typeof text === "string" ? new TextEncoder().encode(text) : text;
 }
 
 /** Matches one pattern element at `p` against byte `c`: the next pattern index, or -1. */
@@ -60,7 +60,8 @@ function matchOne(pattern: Uint8Array, p: number, c: number): number {
   return matched !== negate ? i : -1;
 }
 
-export function globMatch(pattern: string, text: string): boolean {
+/** `text` as a string is matched on its UTF-8 bytes; a key read as bytes (binary) is matched as it is. */
+export function globMatch(pattern: string, text: string | Uint8Array): boolean {
   const pat = toBytes(pattern);
   const str = toBytes(text);
   let p = 0;

@@ -57,7 +57,10 @@ export interface LockRun {
 }
 
 export interface LockEntry {
+  /** As shown: the key's text, or its bytes escaped (\xNN) when it is not UTF-8 or holds U+0000. */
   key: string;
+  /** The exact bytes, read with SCAN's binary form: binary keys are released by these. */
+  keyRaw: Buffer;
   /** Redis TYPE: locks are strings; other libraries use hashes, which the console shows but never deletes. */
   type: string;
   /** The value as text, when it is valid UTF-8 and at most MAX_VALUE_BYTES long; else null. */
@@ -134,7 +137,10 @@ export interface LockInventory extends WalkStats {
 }
 
 interface RawKeyState {
+  /** As shown: the key's text, or its bytes escaped when it is not UTF-8 (or holds U+0000). */
   key: string;
+  /** The exact bytes: what every Redis command on it uses. */
+  keyRaw: Buffer;
   type: string;
   pttlMs: number;
   idleSeconds: number | null;
@@ -186,7 +192,7 @@ async function readWithoutTouching(node: Redis): Promise<boolean> {
   }
 }
 
-function queueReads(pipeline: ChainableCommander, key: string) {
+function queueReads(pipeline: ChainableCommander, key: Buffer) {
   // IDLETIME first: of these four, only GETRANGE counts as an access.
   pipeline.object("IDLETIME", key);
   pipeline.type(key);
@@ -194,9 +200,9 @@ function queueReads(pipeline: ChainableCommander, key: string) {
   pipeline.getrangeBuffer(key, 0, MAX_VALUE_BYTES);
 }
 
-function parseReads(keys: string[], replies: Array<[Error | null, unknown]>): RawKeyState[] {
+function parseReads(keys: Buffer[], replies: Array<[Error | null, unknown]>): RawKeyState[] {
   const seenAtMs = Date.now();
-  return keys.map((key, i) => {
+  return keys.map((keyRaw, i) => {
     const at = (j: number) => replies[i * 4 + j] ?? [new Error("no reply"), null];
     const [idleError, idle] = at(0);
     const [typeError, type] = at(1);
@@ -205,7 +211,8 @@ function parseReads(keys: string[], replies: Array<[Error | null, unknown]>): Ra
     if (typeError) throw typeError;
     if (pttlError) throw pttlError;
     return {
-      key,
+      key: displayBytes(keyRaw),
+      keyRaw,
       type: String(type),
       pttlMs: Number(pttl),
       idleSeconds: idleError || idle === null ? null : Number(idle),
@@ -224,7 +231,7 @@ async function timed<T>(onCall: WalkOptions["onRedisCall"], command: RedisCallTi
   return result;
 }
 
-async function readOnNode(node: Redis, keys: string[], onCall?: WalkOptions["onRedisCall"], pipelineKeys = keys.length): Promise<{ states: RawKeyState[]; pipelines: number }> {
+async function readOnNode(node: Redis, keys: Buffer[], onCall?: WalkOptions["onRedisCall"], pipelineKeys = keys.length): Promise<{ states: RawKeyState[]; pipelines: number }> {
   const states: RawKeyState[] = [];
   let pipelines = 0;
   for (let i = 0; i < keys.length; i += pipelineKeys) {
@@ -240,7 +247,7 @@ async function readOnNode(node: Redis, keys: string[], onCall?: WalkOptions["onR
 }
 
 /** Specific keys, wherever they live: one pipeline on a single node; per key (one slot each) on a Cluster. */
-async function readKeys(redis: RedisClient, keys: string[]): Promise<RawKeyState[]> {
+async function readKeys(redis: RedisClient, keys: Buffer[]): Promise<RawKeyState[]> {
   if (!(redis instanceof Cluster)) return (await readOnNode(redis, keys, undefined, DEFAULT_PIPELINE_KEYS)).states;
   await masters(redis);
   const out: RawKeyState[] = [];
@@ -408,7 +415,8 @@ async function describeStates(
   idleTrusted: boolean,
 ): Promise<{ entries: LockEntry[]; queries: number }> {
   const present = states.filter((s) => s.type !== "none" && s.pttlMs !== -2);
-  const mapped = present.map((state) => ({ state, mapping: mapLockKey(config, state.key) }));
+  // Keys that are not plain text (binary, U+0000) map to no run: templates and task names are text.
+  const mapped = present.map((state) => ({ state, mapping: utf8OrNull(state.keyRaw) === state.key ? mapLockKey(config, state.key) : null }));
   const mappings = mapped.flatMap((m) => (m.mapping ? [m.mapping] : []));
   const runs = await findRuns(sql, mappings);
   let queries = mappings.length ? 1 : 0;
@@ -439,6 +447,7 @@ async function describeStates(
     });
     return {
       key: state.key,
+      keyRaw: state.keyRaw,
       type: state.type,
       ...decoded,
       pttlMs: state.pttlMs,
@@ -501,7 +510,7 @@ export async function walkLocks(
 
   // SCAN may return a key twice (while the table rehashes), and patterns may overlap.
   const seen = new Set<string>();
-  const flush = async (node: Redis, keys: string[]) => {
+  const flush = async (node: Redis, keys: Buffer[]) => {
     if (!keys.length) return;
     const { states, pipelines } = await readOnNode(node, keys, options.onRedisCall, pipelineKeys);
     stats.pipelines += pipelines;
@@ -515,7 +524,7 @@ export async function walkLocks(
   // rather than the first pattern everything and the last nothing. Keys a SCAN call returned beyond a
   // walk's share wait in its `carry` for its next turn, so none is skipped.
   const walks = patterns.flatMap((pattern) =>
-    nodes.map((node) => ({ pattern, node, cursor: "0", atEnd: false, carry: [] as string[], examined: 0, pending: [] as string[] })),
+    nodes.map((node) => ({ pattern, node, cursor: "0", atEnd: false, carry: [] as Buffer[], examined: 0, pending: [] as Buffer[] })),
   );
   const finished = (w: (typeof walks)[number]) => w.atEnd && w.carry.length === 0;
   const stop = (why: NonNullable<WalkStats["stoppedBy"]>) => {
@@ -538,16 +547,18 @@ export async function walkLocks(
           stop("time");
           break outer;
         }
-        const [next, keys] = await timed(options.onRedisCall, "SCAN", nodeName(w.node), (r) => r[1].length, () => w.node.scan(w.cursor, "MATCH", w.pattern, "COUNT", scanCount));
+        // The binary form: keys are bytes, and a key that is not UTF-8 must not be decoded (and mangled).
+        const [next, keys] = await timed(options.onRedisCall, "SCAN", nodeName(w.node), (r) => r[1].length, () => w.node.scanBuffer(w.cursor, "MATCH", w.pattern, "COUNT", scanCount));
         stats.scanCalls++;
-        w.cursor = next;
-        w.atEnd = next === "0";
+        w.cursor = next.toString();
+        w.atEnd = w.cursor === "0";
         w.carry = keys;
       }
       while (w.carry.length && w.examined < share && stats.examined < maxKeys) {
         const key = w.carry.shift()!;
-        if (seen.has(key)) continue;
-        seen.add(key);
+        const id = key.toString("latin1"); // one character per byte: the same bytes, the same id
+        if (seen.has(id)) continue;
+        seen.add(id);
         stats.examined++;
         w.examined++;
         w.pending.push(key);
@@ -604,9 +615,16 @@ export async function listLocks(redis: RedisClient, sql: postgres.Sql, config: L
  * The current state of specific keys, described exactly as the inventory describes them; null for a key
  * that no longer exists. Keys outside every configured pattern are never read (the caller refuses them).
  */
-export async function inspectLocks(redis: RedisClient, sql: postgres.Sql, config: LockConfig, keys: string[]): Promise<Map<string, LockEntry | null>> {
-  const wanted = [...new Set(keys)].filter((key) => isInventoried(config, key));
-  const out = new Map<string, LockEntry | null>(wanted.map((key) => [key, null]));
+export async function inspectLocks(
+  redis: RedisClient,
+  sql: postgres.Sql,
+  config: LockConfig,
+  keys: Array<string | Buffer>,
+): Promise<Map<string, LockEntry | null>> {
+  // Keyed by the key as shown (displayBytes); text keys are their own text.
+  const byId = new Map(keys.map((key) => (typeof key === "string" ? Buffer.from(key, "utf8") : key)).map((raw) => [raw.toString("latin1"), raw]));
+  const wanted = [...byId.values()].filter((raw) => isInventoried(config, raw));
+  const out = new Map<string, LockEntry | null>(wanted.map((raw) => [displayBytes(raw), null]));
   if (!wanted.length) return out;
   let idleTrusted = true;
   for (const node of await masters(redis)) if (!(await readWithoutTouching(node))) idleTrusted = false;

@@ -8,7 +8,7 @@ import { blankAsUnset } from "@/lib/params/fields";
 import { lockClasses } from "./classify";
 import type { RedisClient } from "./commands";
 import type { LockConfig } from "./config";
-import { displayBytes, MAX_VALUE_BYTES, utf8OrNull } from "./inventory";
+import { displayBytes, MAX_VALUE_BYTES } from "./inventory";
 import { describeOutcome, releaseInventoriedLock, releaseSelectedLocks, type BulkItem, type ReleaseOutcome } from "./release";
 
 /**
@@ -36,13 +36,14 @@ const lockRef = z
     seenAt: z.number().int().positive().optional(),
   })
   .transform((ref, ctx) => {
-    const keyBytes = Buffer.from(ref.key, "base64");
-    const key = utf8OrNull(keyBytes);
+    const keyRaw = Buffer.from(ref.key, "base64");
     const value = Buffer.from(ref.value, "base64");
-    if (key === null || key.length === 0 || keyBytes.length > MAX_KEY_BYTES) {
-      ctx.addIssue({ code: "custom", path: ["key"], message: `must be 1 to ${MAX_KEY_BYTES} bytes of UTF-8` });
+    if (keyRaw.length === 0 || keyRaw.length > MAX_KEY_BYTES) {
+      ctx.addIssue({ code: "custom", path: ["key"], message: `must be 1 to ${MAX_KEY_BYTES} bytes` });
       return z.NEVER;
     }
+    // As shown and audited: the text, or the bytes escaped when the key is binary.
+    const key = displayBytes(keyRaw);
     if (value.length > MAX_VALUE_BYTES) {
       ctx.addIssue({ code: "custom", path: ["value"], message: "is longer than the console releases" });
       return z.NEVER;
@@ -52,7 +53,7 @@ const lockRef = z
       return z.NEVER;
     }
     const seen = ref.pttlMs === undefined || ref.seenAt === undefined ? null : { pttlMs: ref.pttlMs, atMs: ref.seenAt };
-    return { key, value, class: ref.class, seen };
+    return { key, keyRaw, value, class: ref.class, seen };
   });
 
 /** A form field holds the LockRef as JSON; the JSON API passes the object. */
@@ -133,6 +134,7 @@ export function lockOperations(deps: { redis: () => RedisClient; config: () => L
           deps.config(),
           {
             key: input.lock.key,
+            keyRaw: input.lock.keyRaw,
             valueSeen: input.lock.value,
             classSeen: input.lock.class,
             seen: input.lock.seen,
@@ -162,7 +164,7 @@ export function lockOperations(deps: { redis: () => RedisClient; config: () => L
     precondition: (input) => ({ locks: input.lock.map((l) => ({ key: l.key, value: displayBytes(l.value), class: l.class, pttlSeen: l.seen?.pttlMs ?? null })) }),
     reason: (input) => input.reason,
     run: async (input, ctx) => {
-      const items: BulkItem[] = input.lock.map((l) => ({ key: l.key, valueSeen: l.value, classSeen: l.class, seen: l.seen }));
+      const items: BulkItem[] = input.lock.map((l) => ({ key: l.key, keyRaw: l.keyRaw, valueSeen: l.value, classSeen: l.class, seen: l.seen }));
       const tally: Record<ReleaseOutcome["result"], number> = { released: 0, changed: 0, gone: 0, refused: 0 };
       await guarded(() =>
         releaseSelectedLocks(

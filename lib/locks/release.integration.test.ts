@@ -6,7 +6,7 @@ import { performOperation } from "@/lib/ops/perform";
 import { useTestDatabase, useTestRedis } from "@/tests/helpers/db";
 import { lockWorld } from "@/tests/helpers/locks";
 import type { LockClass } from "./classify";
-import { inspectLocks } from "./inventory";
+import { inspectLocks, listLocks } from "./inventory";
 import { lockOperations, releaseLockSchema, releaseLocksSchema, textLockRef } from "./operations";
 import { lockRefOf, toLockRow } from "./view";
 
@@ -248,6 +248,37 @@ describe("keys and values a form would change, or that are not text", () => {
 
     for (const lock of seen) expect(await releaseRef(lock.ref)).toMatchObject({ ok: true });
     expect(await redis.exists(binary, bom, nul)).toBe(0);
+  });
+});
+
+describe("keys that are not UTF-8 text", () => {
+  it("are listed by their exact bytes (shown escaped) and released by them", async () => {
+    const { sql, redis, prefix, w, releaseRef } = setup();
+    const binary = Buffer.concat([Buffer.from(`${prefix}lock:bin-`), Buffer.from([0xff, 0xfe, 0x00])]);
+    const withNul = Buffer.from(`${prefix}lock:nul-\u0000-key`);
+    // Decoded as UTF-8, this key would be a different key: "…bin-\uFFFD\uFFFD\u0000".
+    const lookAlike = Buffer.from(binary.toString("utf8"));
+    await redis.set(binary, "worker-1-token-abcdef", "EX", 300);
+    await redis.set(withNul, "worker-2-token-abcdef", "EX", 300);
+    await redis.set(lookAlike, "someone-else-entirely", "EX", 300);
+
+    const { locks } = await listLocks(redis, sql, w.config);
+    const shown = locks.find((l) => l.keyRaw.equals(binary));
+    expect(shown).toMatchObject({ key: `${prefix}lock:bin-\\xff\\xfe\\x00`, value: "worker-1-token-abcdef", mapping: null, notReleasable: null });
+    const nul = locks.find((l) => l.keyRaw.equals(withNul));
+    expect(nul?.key).toBe(`${prefix}lock:nul-\\x00-key`);
+
+    for (const lock of [shown!, nul!]) {
+      const row = toLockRow(lock);
+      expect(await releaseRef(lockRefOf({ ...row, valueBase64: row.valueBase64! }))).toMatchObject({ ok: true });
+    }
+    expect(await redis.exists(binary, withNul)).toBe(0);
+    expect(await redis.get(lookAlike)).toBe("someone-else-entirely");
+    const audited = await auditRows(sql);
+    expect(audited.map((r) => [r.target_id, r.outcome])).toEqual([
+      [`${prefix}lock:bin-\\xff\\xfe\\x00`, "done"],
+      [`${prefix}lock:nul-\\x00-key`, "done"],
+    ]);
   });
 });
 

@@ -15,7 +15,10 @@ import { displayBytes, inspectLocks, type LockEntry } from "./inventory";
  * operator is told what is there now.
  */
 export interface ReleaseRequest {
+  /** As shown (the text, or the bytes escaped when binary). */
   key: string;
+  /** The exact bytes; the key's UTF-8 when absent. */
+  keyRaw?: Buffer;
   /** The exact bytes shown on screen (text is taken as UTF-8): the compare half of compare-and-delete. */
   valueSeen: Buffer | string;
   classSeen: LockClass;
@@ -74,11 +77,12 @@ function describeCurrent(lock: LockEntry): CurrentState {
   return { value: lock.value ?? lock.preview, pttlMs: lock.pttlMs, class: lock.classification.class };
 }
 
-type Normalised = ReleaseRequest & { valueSeen: Buffer; seen: SeenTtl | null };
+type Normalised = ReleaseRequest & { keyRaw: Buffer; valueSeen: Buffer; seen: SeenTtl | null };
 
 function normalise(request: ReleaseRequest): Normalised {
   const valueSeen = typeof request.valueSeen === "string" ? Buffer.from(request.valueSeen, "utf8") : request.valueSeen;
-  return { ...request, valueSeen, seen: request.seen ?? null };
+  const keyRaw = request.keyRaw ?? Buffer.from(request.key, "utf8");
+  return { ...request, key: displayBytes(keyRaw), keyRaw, valueSeen, seen: request.seen ?? null };
 }
 
 /** Checks that need no Redis write: refused, changed or gone before compare-and-delete is even tried. */
@@ -88,7 +92,7 @@ function precheck(
   current: LockEntry | null | undefined,
   bulk: boolean,
 ): Exclude<ReleaseOutcome, { result: "released" }> | null {
-  if (!isInventoried(config, request.key)) {
+  if (!isInventoried(config, request.keyRaw)) {
     return {
       result: "refused",
       why: "not_inventoried",
@@ -188,7 +192,7 @@ async function compareAndDelete(
   operator: Operator,
 ): Promise<ReleaseOutcome> {
   const elapsedMs = request.seen ? Math.max(0, Date.now() - request.seen.atMs) : 0;
-  const reply = await withLockCommands(redis).idemReleaseSeenLockBuffer(request.key, request.valueSeen, request.seen?.pttlMs ?? "", elapsedMs, TTL_TOLERANCE_MS);
+  const reply = await withLockCommands(redis).idemReleaseSeenLockBuffer(request.keyRaw, request.valueSeen, request.seen?.pttlMs ?? "", elapsedMs, TTL_TOLERANCE_MS);
   if (reply[0] !== 1) {
     // Changed or deleted between our read and the script: the script is what decides.
     const [, value, pttlMs, why] = reply;
@@ -226,7 +230,7 @@ export async function releaseInventoriedLock(
   operator: Operator,
 ): Promise<ReleaseOutcome> {
   const request = normalise(original);
-  const current = isInventoried(config, request.key) ? (await inspectLocks(redis, sql, config, [request.key])).get(request.key) : null;
+  const current = isInventoried(config, request.keyRaw) ? (await inspectLocks(redis, sql, config, [request.keyRaw])).get(request.key) : null;
   const early = precheck(config, request, current, false);
   if (early) return early;
   return compareAndDelete(redis, sql, request, current!, operator);
@@ -234,6 +238,7 @@ export async function releaseInventoriedLock(
 
 export interface BulkItem {
   key: string;
+  keyRaw?: Buffer;
   valueSeen: Buffer | string;
   classSeen: LockClass;
   seen?: SeenTtl | null;
@@ -252,11 +257,12 @@ export async function releaseSelectedLocks(
   operator: Operator,
   onEach?: (item: BulkItem, outcome: ReleaseOutcome, index: number) => Promise<void>,
 ): Promise<ReleaseOutcome[]> {
-  const current = await inspectLocks(redis, sql, config, items.map((i) => i.key));
+  const requests = items.map((item) => normalise({ ...item, reason, confirmKey: null, expireLease: false, leaseTokenSeen: null }));
+  const current = await inspectLocks(redis, sql, config, requests.map((r) => r.keyRaw));
   const outcomes: ReleaseOutcome[] = [];
   for (const [index, item] of items.entries()) {
-    const request = normalise({ ...item, reason, confirmKey: null, expireLease: false, leaseTokenSeen: null });
-    const lock = current.get(item.key);
+    const request = requests[index]!;
+    const lock = current.get(request.key);
     const outcome = precheck(config, request, lock, true) ?? (await compareAndDelete(redis, sql, request, lock!, operator));
     outcomes.push(outcome);
     await onEach?.(item, outcome, index);

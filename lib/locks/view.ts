@@ -48,7 +48,7 @@ export function toLockRow(entry: LockEntry): LockRow {
     type: entry.type,
     value: entry.value,
     preview: entry.preview,
-    keyBase64: Buffer.from(entry.key, "utf8").toString("base64"),
+    keyBase64: entry.keyRaw.toString("base64"),
     valueBase64: entry.raw?.toString("base64") ?? null,
     valueBytes: entry.valueBytes,
     pttlMs: entry.pttlMs,

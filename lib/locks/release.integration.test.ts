@@ -233,7 +233,7 @@ describe("keys and values a form would change, or that are not text", () => {
   });
 
   it("releases binary values, a leading BOM and U+0000 by their exact bytes, and never a look-alike", async () => {
-    const { redis, w, seenOnScreen, releaseRef } = setup();
+    const { sql, redis, w, seenOnScreen, releaseRef } = setup();
     const binary = w.key("lock:bin");
     await redis.set(binary, Buffer.from([0xff, 0x00, 0xfe, 0x41]), "EX", 300);
     const bom = w.key("lock:bom");
@@ -248,6 +248,15 @@ describe("keys and values a form would change, or that are not text", () => {
 
     for (const lock of seen) expect(await releaseRef(lock.ref)).toMatchObject({ ok: true });
     expect(await redis.exists(binary, bom, nul)).toBe(0);
+
+    // A refusal that shows a U+0000 value now there is audited too (escaped: jsonb cannot hold U+0000).
+    const changed = w.key("lock:nul-changed");
+    await redis.set(changed, "a\u0000b", "EX", 300);
+    const before = await seenOnScreen(changed);
+    await redis.set(changed, "c\u0000d", "KEEPTTL");
+    expect(await releaseRef(before.ref)).toMatchObject({ ok: false, message: expect.stringContaining("now holds") });
+    const rows = await auditRows(sql);
+    expect(rows.at(-1)).toMatchObject({ target_id: changed, outcome: "refused", outcome_detail: { result: "changed", current: { value: "c\\x00d" } } });
   });
 });
 

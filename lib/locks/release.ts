@@ -74,7 +74,8 @@ export interface Operator {
 }
 
 function describeCurrent(lock: LockEntry): CurrentState {
-  return { value: lock.value ?? lock.preview, pttlMs: lock.pttlMs, class: lock.classification.class };
+  // The preview, not the text: it escapes what the audit log's jsonb cannot hold (U+0000).
+  return { value: lock.preview, pttlMs: lock.pttlMs, class: lock.classification.class };
 }
 
 type Normalised = ReleaseRequest & { keyRaw: Buffer; valueSeen: Buffer; seen: SeenTtl | null };
@@ -101,7 +102,7 @@ function precheck(
     };
   }
   if (!current) return { result: "gone" };
-  // A value the console cannot compare (not a string, binary, too long) is never equal to one it showed.
+  // A value the console cannot compare (not a string, too long) is never equal to one it showed.
   if (!current.raw || !current.raw.equals(request.valueSeen)) return { result: "changed", current: describeCurrent(current) };
   if (current.classification.class === "held") {
     const run = current.run ? `run #${current.run.id} (${current.run.taskName}), whose lease is live` : "a live run";

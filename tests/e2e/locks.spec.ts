@@ -256,6 +256,32 @@ test("bulk release takes exactly the ticked locks, after confirming the list", a
   for (const key of keys) expect(await auditFor(key)).toEqual([expect.objectContaining({ outcome: "done" })]);
 });
 
+test("in a big Redis that is mostly not locks, a page view stops at its SCAN budget and says it is partial", async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const id = tag();
+  // The console's own Redis in this run (a private redis-server child): 300,000 keys that are not locks,
+  // more than one view's 500 SCAN calls × COUNT 500 visit for each pattern.
+  const filler = `e2e-cache-${id}:`;
+  for (let start = 0; start < 300_000; start += 10_000) {
+    const pipeline = redis.pipeline();
+    for (let i = start; i < start + 10_000; i++) pipeline.set(`${filler}${i}`, "x", "EX", 600);
+    await pipeline.exec();
+  }
+  try {
+    const locks = new LocksPage(page);
+    await locks.goto();
+    const partial = page.getByTestId("partial-view");
+    await expect(partial).toContainText("Partial view");
+    await expect(partial).toContainText(/stopped (at 500 SCAN calls|at this view's time limit)/);
+    await expect(partial).toContainText("idem:lock:*");
+    await attachScreenshot(page, testInfo, "locks-partial-view");
+  } finally {
+    for (let start = 0; start < 300_000; start += 10_000) {
+      await redis.unlink(...Array.from({ length: 10_000 }, (_, i) => `${filler}${start + i}`));
+    }
+  }
+});
+
 test("a view with no matching locks says so", async ({ page }, testInfo) => {
   const locks = new LocksPage(page);
   await locks.goto({ q: `no-such-lock-${tag()}` });

@@ -121,14 +121,15 @@ async function Inventory({ query, config, canRelease }: { query: LocksQuery; con
       >
         {inventory.capped && (
           <p role="status" data-testid="partial-view" className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">
-            <strong>Partial view:</strong> examined {inventory.examined.toLocaleString("en-US")} matching keys in {inventory.scanCalls.toLocaleString("en-US")}{" "}
+            <strong>Partial view:</strong> examined {inventory.examined.toLocaleString("en-US")} matching {inventory.examined === 1 ? "key" : "keys"} in{" "}
+            {inventory.scanCalls.toLocaleString("en-US")}{" "}
             SCAN calls over a Redis of about {inventory.keyspaceKeys.toLocaleString("en-US")} keys, then stopped{" "}
             {inventory.stoppedBy === "keys"
               ? `at ${inventory.maxKeys.toLocaleString("en-US")} keys (IDEM_LOCK_SCAN_MAX_KEYS)`
               : inventory.stoppedBy === "scan_calls"
                 ? `at ${inventory.maxScanCalls.toLocaleString("en-US")} SCAN calls`
-                : "at this view's time limit"}{" "}
-            so one page view costs Redis a bounded amount of work. Not walked to the end:{" "}
+                : "at this view's time limit"}
+            , so one page view costs Redis a bounded amount of work. Not walked to the end:{" "}
             {inventory.unfinishedPatterns.map((p, i) => (
               <span key={p}>
                 {i > 0 ? ", " : ""}

@@ -4,7 +4,7 @@ import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { formatDuration } from "@/components/ui/time";
 import type { ServerAction } from "@/lib/action-state";
 import { lockClassDescriptions } from "@/lib/locks/classify";
-import { lockRefOf, type LockRow } from "@/lib/locks/view";
+import { lockRefOf, typableKey, type LockRow } from "@/lib/locks/view";
 import { LockClassBadge } from "./lock-badges";
 import { KeyLiteral } from "./key-literal";
 import { Literal } from "@/components/ui/literal";
@@ -28,7 +28,7 @@ export function ReleaseDialog({ lock, action }: { lock: LockRow & { valueBase64:
       confirmLabel={held ? "Release held lock" : "Release lock"}
       hidden={{ lock: lockRefOf(lock), ...(canExpireLease && lock.run?.leaseToken ? { leaseToken: lock.run.leaseToken } : {}) }}
       requireReason={held}
-      typeToConfirm={held ? lock.key : undefined}
+      typeToConfirm={held ? typableKey(lock.key) : undefined}
       typedName="confirmKey"
       extraFields={
         canExpireLease ? (

@@ -8,7 +8,7 @@ import { lockWorld } from "@/tests/helpers/locks";
 import type { LockClass } from "./classify";
 import { inspectLocks, listLocks } from "./inventory";
 import { lockOperations, releaseLockSchema, releaseLocksSchema, textLockRef } from "./operations";
-import { lockRefOf, toLockRow } from "./view";
+import { lockRefOf, toLockRow, typableKey } from "./view";
 
 const db = useTestDatabase();
 const testRedis = useTestRedis();
@@ -120,6 +120,17 @@ describe("releasing a lock from the console", () => {
     expect(await redis.get(held.lockKey)).toBe(held.token);
 
     expect(await release({ ...input, reason: "worker pod deleted", confirmKey: held.lockKey })).toMatchObject({ ok: true });
+    expect(await redis.exists(held.lockKey)).toBe(0);
+  });
+
+  it("a held lock whose key has a line break is confirmed by typing it with \\n (a text field holds no line break)", async () => {
+    const { redis, w, release } = setup();
+    const held = await w.claimWithLock("send_email", "two\nlines");
+    const input = { key: held.lockKey, value: held.token, class: "held" as const, reason: "worker gone" };
+    expect(await release({ ...input, confirmKey: held.lockKey.replace("\n", " ") })).toMatchObject({ ok: false });
+    expect(await redis.get(held.lockKey)).toBe(held.token);
+    expect(typableKey(held.lockKey)).toBe(held.lockKey.replace("\n", "\\n"));
+    expect(await release({ ...input, confirmKey: typableKey(held.lockKey) })).toMatchObject({ ok: true });
     expect(await redis.exists(held.lockKey)).toBe(0);
   });
 

@@ -5,6 +5,7 @@ import type { LockClass } from "./classify";
 import { withLockCommands, type RedisClient } from "./commands";
 import { isInventoried, type LockConfig } from "./config";
 import { displayBytes, inspectLocks, type LockEntry } from "./inventory";
+import { typableKey } from "./view";
 
 /**
  * The console's release: compare-and-delete (lib/locks releaseLock, the same Lua script the SDK uses)
@@ -114,7 +115,7 @@ function precheck(
         lock: current,
       };
     }
-    if (request.confirmKey !== request.key || !request.reason?.trim()) {
+    if (request.confirmKey !== typableKey(request.key) || !request.reason?.trim()) {
       return {
         result: "refused",
         why: "needs_confirmation",

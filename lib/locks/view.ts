@@ -93,6 +93,14 @@ export function lockRefOf(row: LockRow & { valueBase64: string }): string {
   return JSON.stringify(ref);
 }
 
+/**
+ * The key as an operator types it back to release a held lock: a text field cannot hold a line break or
+ * a tab, so those are typed as \n, \r and \t. Every other key is typed as it is.
+ */
+export function typableKey(key: string): string {
+  return key.replace(/[\r\n\t]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t"));
+}
+
 /** The screen's key filter: a case-insensitive substring. */
 export function matchesQuery(row: Pick<LockRow, "key">, q: string | undefined): boolean {
   return !q || row.key.toLowerCase().includes(q.toLowerCase());

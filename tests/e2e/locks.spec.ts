@@ -143,6 +143,23 @@ test("a key and value with line breaks are released exactly, one by one and in b
   expect((await auditFor(single.key)).map((r) => r.outcome)).toEqual(["done"]);
 });
 
+test("a held lock whose key has a line break is confirmed by typing the line break as \\n", async ({ page }, testInfo) => {
+  const held = await claimWithLock("send_email", `e2e-held-nl-${tag()}\nsecond-line`);
+  const locks = new LocksPage(page);
+  await locks.goto({ q: "e2e-held-nl-" });
+  await locks.releaseButton(held.lockKey).click();
+  const confirm = locks.confirm("Release held lock");
+  await locks.reason().fill("worker gone");
+  await locks.typedKey().fill(held.lockKey.replace("\n", " "));
+  await expect(confirm).toBeDisabled();
+  await locks.typedKey().fill(held.lockKey.replace("\n", "\\n"));
+  await expect(confirm).toBeEnabled();
+  await attachScreenshot(page, testInfo, "locks-held-newline-confirm");
+  await confirm.click();
+  await expect(locks.toast()).toContainText("Released");
+  expect(await redis.exists(held.lockKey)).toBe(0);
+});
+
 test("the pattern filter scans one pattern, and the class chips count the view", async ({ page }, testInfo) => {
   const id = tag();
   const [orphanA, orphanB, noTtl] = [`lock:e2e-cnt-${id}:a`, `lock:e2e-cnt-${id}:b`, `task:e2e-cnt-${id}`];

@@ -154,6 +154,10 @@ try {
           log(`\n[bench] wrote the "${suite.name}" section of ${path.relative(root, DOC_PATH)}`);
         }
       }
+      if (report?.missed?.length) {
+        failed.push(`${suite.name} (missed: ${report.missed.join("; ")})`);
+        console.error(`[bench] ${suite.name} MISSED its target: ${report.missed.join("; ")}`);
+      }
       log(`[bench] ${suite.name} took ${((Date.now() - started) / 1000).toFixed(0)} s`);
     } catch (error) {
       if (abort.signal.aborted) break;

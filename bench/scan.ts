@@ -18,12 +18,19 @@ import type { ResultTable, Suite, SuiteContext, SuiteReport } from "./harness/ty
 
 /**
  * The Locks screen's inventory (lib/locks/inventory.ts) over a Redis holding a million lock keys: the
- * same code the page runs, with the cap lifted, against a PRIVATE redis-server (a million keys never go
- * into a shared Redis). Every Redis round trip is timed on the client; the server's own time per
- * command comes from INFO latencystats (with p100 = the slowest call) and SLOWLOG.
+ * same code the page runs, with its limits lifted, against a PRIVATE redis-server (a million keys never
+ * go into a shared Redis). The target, "no single Redis call over 10 ms", is checked two ways and both
+ * must hold: each round trip as the walker sees it (timed in Node: network, Redis, the event loop), and
+ * each command inside Redis (INFO latencystats, p100 = the slowest call), with redis-server at normal
+ * priority as deployed. A second walk with redis-server at real-time priority (chrt) shows how much of
+ * any miss is this shared machine preempting Redis. A miss is reported and makes the run exit non-zero.
+ * Then a million keys that are NOT locks plus a thousand locks: what one page view costs there.
  */
 
 const TARGET_MS = 10;
+/** The inventory's own pipeline size (lib/locks/inventory.ts DEFAULT_PIPELINE_KEYS). */
+const PIPELINE_KEYS = 50;
+const COMMANDS = ["scan", "object|idletime", "type", "pttl", "getrange"];
 const SDK_PREFIX = "idem:lock:";
 const TASKS = ["send_email", "charge_invoice", "transcode_file", "daily_report", "webhook_deliver"] as const;
 const LOAD_CHUNK = 10_000;
@@ -85,6 +92,31 @@ async function loadKeys(redis: Redis, mix: Mix, tokens: Map<number, string>) {
   for (let i = 1; i <= mix.task; i++) await add(() => pipeline.set(`task:${randomUUID()}`, "1"));
   for (let i = 1; i <= mix.report; i++) await add(() => pipeline.set(`lock:report:${i}`, "1", "EX", 21_600));
   await flush(true);
+}
+
+/** Back to the normal scheduling class (SCHED_OTHER, nice 0), as a deployed Redis runs. */
+function normalPriority(pid: number): string {
+  spawnSync("chrt", ["-o", "-p", "0", String(pid)], { encoding: "utf8" });
+  try {
+    setPriority(pid, 0);
+  } catch {
+    // already 0
+  }
+  return "normal priority (SCHED_OTHER, nice 0)";
+}
+
+/** Keys that are not locks (a cache), and a few locks among them. */
+async function loadOtherKeys(redis: Redis, others: number, locks: number) {
+  let pipeline = redis.pipeline();
+  for (let i = 1; i <= others; i++) {
+    pipeline.set(`cache:${i}`, "x", "EX", 3600);
+    if (i % LOAD_CHUNK === 0) {
+      await pipeline.exec();
+      pipeline = redis.pipeline();
+    }
+  }
+  for (let i = 1; i <= locks; i++) pipeline.set(`lock:order:${i}`, "processing", "EX", 3600);
+  await pipeline.exec();
 }
 
 /** SCHED_FIFO with chrt when allowed (root), else nice -10, else nothing; says which. */
@@ -198,14 +230,14 @@ async function walk(
   probeAt: { port: number; realtime: boolean },
   sql: postgres.Sql,
   config: LockConfig,
-  options: { scanCount: number; batchSize: number; maxKeys: number },
+  options: { scanCount: number; batchSize: number; pipelineKeys: number; maxKeys: number },
 ): Promise<WalkResult> {
   await resetServerStats(admin);
   const client: WalkResult["client"] = { SCAN: [], PIPELINE: [] };
   const counts = Object.fromEntries(lockClasses.map((c) => [c, 0])) as Record<LockClass, number>;
   const probe = startProbe(probeAt.port, probeAt.realtime);
   const started = performance.now();
-  const stats = await walkLocks(redis, sql, config, { ...options, onRedisCall: (call) => client[call.command].push(call.ms) }, (batch) => {
+  const stats = await walkLocks(redis, sql, config, { ...options, maxScanCalls: Infinity, timeBudgetMs: Infinity, onRedisCall: (call) => client[call.command].push(call.ms) }, (batch) => {
     for (const lock of batch) counts[lock.classification.class]++;
   });
   const seconds = (performance.now() - started) / 1000;
@@ -248,12 +280,6 @@ export const scanSuite: Suite = {
         "--slowlog-max-len", "10000",
       ],
     });
-    // On a shared machine other processes preempt Redis mid-command, which shows up as a slow "call"
-    // that has nothing to do with the inventory. Production Redis has its own core; the nearest thing
-    // here is the real-time scheduling class for this private server (SCHED_FIFO, which the kernel
-    // still caps at 95% of a CPU), or failing that a higher priority.
-    const isolation = isolateRedis(server.pid);
-    ctx.log(`  redis-server scheduling: ${isolation}`);
     const redis = createRedis(server.url, { name: "idem-bench-scan" });
     const admin = createRedis(server.url, { name: "idem-bench-scan-admin" });
     try {
@@ -272,60 +298,91 @@ export const scanSuite: Suite = {
         templates: ["lock:order:{key}=charge_invoice"],
       });
 
-      // The page as an operator opens it: default cap and batch sizes.
+      // The page as an operator opens it: default limits, pipeline and batch sizes.
+      const normal = normalPriority(server.pid);
       await resetServerStats(admin);
       const pageStarted = performance.now();
       const page = await listLocks(redis, sql, config);
       const pageMs = performance.now() - pageStarted;
-      ctx.log(`  page view: ${thousands(page.examined)} keys examined (capped: ${page.capped}) in ${pageMs.toFixed(0)} ms`);
+      ctx.log(`  page view: ${thousands(page.examined)} keys examined (stopped by: ${page.stoppedBy ?? "nothing"}) in ${pageMs.toFixed(0)} ms`);
 
       // The machine's own noise: the same PING probe with nothing else running against this Redis.
-      const probeAt = { port: server.port, realtime: isolation.startsWith("SCHED_FIFO") };
-      const idle = startProbe(probeAt.port, probeAt.realtime);
+      const idle = startProbe(server.port, false);
       await new Promise((resolve) => setTimeout(resolve, 3000));
       const baseline = await idle.stop();
 
+      const walkOptions = { scanCount: 500, batchSize: 250, pipelineKeys: PIPELINE_KEYS, maxKeys: 2 * mix.total };
       const walks: WalkResult[] = [];
-      for (const scanCount of [500, 1000]) {
-        const label = `all ${thousands(mix.total)} keys, COUNT ${scanCount}, 250 keys per pipeline`;
+      {
+        const label = `all ${thousands(mix.total)} keys, redis-server at ${normal}`;
         ctx.log(`  walking ${label} ...`);
-        const result = await walk(label, redis, admin, probeAt, sql, config, { scanCount, batchSize: 250, maxKeys: 2 * mix.total });
-        ctx.log(`    ${thousands(result.examined)} keys in ${result.seconds.toFixed(1)} s; max SCAN ${ms(result.client.SCAN, 1)} ms, max pipeline ${ms(result.client.PIPELINE, 1)} ms`);
-        walks.push(result);
+        walks.push(await walk(label, redis, admin, { port: server.port, realtime: false }, sql, config, walkOptions));
+      }
+      // The same walk with redis-server (and the probe) at real-time priority where allowed: what is left
+      // of a slow call when this shared machine cannot preempt Redis mid-command.
+      const isolation = isolateRedis(server.pid);
+      ctx.log(`  redis-server scheduling for the second walk: ${isolation}`);
+      {
+        const label = `all ${thousands(mix.total)} keys, redis-server at ${isolation}`;
+        ctx.log(`  walking ${label} ...`);
+        walks.push(await walk(label, redis, admin, { port: server.port, realtime: isolation.startsWith("SCHED_FIFO") }, sql, config, walkOptions));
+      }
+      normalPriority(server.pid);
+      for (const w of walks) {
+        ctx.log(`    ${w.label}: ${thousands(w.examined)} keys in ${w.seconds.toFixed(1)} s; max SCAN ${ms(w.client.SCAN, 1)} ms, max pipeline ${ms(w.client.PIPELINE, 1)} ms`);
       }
 
+      // A big Redis that is mostly not locks: the page view's cost is bounded by its SCAN-call and time
+      // limits, not by the keyspace. This is the private server: FLUSHALL here touches nothing shared.
+      await admin.flushall();
+      const bigTotal = mix.total;
+      const bigLocks = 1000;
+      await loadOtherKeys(admin, bigTotal, bigLocks);
+      const bigDbsize = await admin.dbsize();
+      ctx.log(`  loaded ${thousands(bigDbsize)} keys, ${thousands(bigLocks)} of them locks`);
+      const bigPageStarted = performance.now();
+      const bigPage = await listLocks(redis, sql, config);
+      const bigPageMs = performance.now() - bigPageStarted;
+      const bigFullStarted = performance.now();
+      const bigFull = await listLocks(redis, sql, config, { maxScanCalls: Infinity, timeBudgetMs: Infinity, maxKeys: 2 * bigTotal });
+      const bigFullMs = performance.now() - bigFullStarted;
+      ctx.log(`  page view over ${thousands(bigDbsize)} mostly other keys: ${bigPage.scanCalls} SCAN calls, ${bigPageMs.toFixed(0)} ms (stopped by: ${bigPage.stoppedBy ?? "nothing"}); unbounded: ${bigFull.scanCalls} SCAN calls, ${bigFullMs.toFixed(0)} ms`);
+
+      const roundTrips = (w: WalkResult) => [...w.client.SCAN, ...w.client.PIPELINE].sort((a, b) => a - b);
+      const serverMaxUs = (w: WalkResult) => Math.max(...COMMANDS.map((c) => w.server.get(c)?.max ?? 0));
+
       const walkTable: ResultTable = {
-        title: "Inventory walks (lib/locks/inventory.ts walkLocks, the page's code with the cap lifted)",
+        title: "Inventory walks (lib/locks/inventory.ts walkLocks, the page's code with its limits lifted)",
         columns: ["walk", "keys examined", "SCAN calls", "pipelines", "SQL queries", "seconds", "keys/s"],
         numeric: [1, 2, 3, 4, 5, 6],
         rows: [
-          [`page view (listLocks, cap ${thousands(page.maxKeys)}, COUNT 500)`, thousands(page.examined), thousands(page.scanCalls), thousands(page.pipelines), thousands(page.sqlQueries), (pageMs / 1000).toFixed(2), thousands(page.examined / (pageMs / 1000))],
+          [`page view (listLocks as the screen calls it: cap ${thousands(page.maxKeys)} keys, ${thousands(page.maxScanCalls)} SCAN calls, 3 s)`, thousands(page.examined), thousands(page.scanCalls), thousands(page.pipelines), thousands(page.sqlQueries), (pageMs / 1000).toFixed(2), thousands(page.examined / (pageMs / 1000))],
           ...walks.map((w) => [w.label, thousands(w.examined), thousands(w.scanCalls), thousands(w.pipelines), thousands(w.sqlQueries), w.seconds.toFixed(1), thousands(w.examined / w.seconds)]),
         ],
       };
       const clientTable: ResultTable = {
-        title: "Each Redis round trip, timed in Node (includes the network and Node's event loop)",
-        columns: ["walk", "call", "calls", "p50 ms", "p99 ms", "max ms", `over ${TARGET_MS} ms`],
-        numeric: [2, 3, 4, 5, 6],
+        title: "Each Redis round trip as the walker sees it (timed in Node: network, Redis and the event loop) — the target's first half",
+        columns: ["walk", "call", "calls", "p50 ms", "p99 ms", "p99.9 ms", "max ms", `over ${TARGET_MS} ms`],
+        numeric: [2, 3, 4, 5, 6, 7],
         rows: walks.flatMap((w) =>
           (["SCAN", "PIPELINE"] as const).map((command, i) => [
             i === 0 ? w.label : "",
-            command === "SCAN" ? "SCAN ... MATCH ... COUNT" : "pipeline of 4 × ≤250 commands",
+            command === "SCAN" ? "SCAN ... MATCH ... COUNT 500" : `pipeline of 4 × ≤${PIPELINE_KEYS} commands`,
             thousands(w.client[command].length),
             ms(w.client[command], 0.5),
             ms(w.client[command], 0.99),
+            ms(w.client[command], 0.999),
             ms(w.client[command], 1),
             thousands(w.client[command].filter((v) => v > TARGET_MS).length),
           ]),
         ),
       };
-      const commands = ["scan", "object|idletime", "type", "pttl", "getrange"];
       const serverTable: ResultTable = {
-        title: "Redis's own time per command (INFO latencystats; max = p100, the slowest single call)",
+        title: "Each command inside Redis (INFO latencystats; max = p100, the slowest single call) — the target's second half",
         columns: ["walk", "command", "calls", "p50", "p99", "p99.9", "max", "SLOWLOG > 1 ms"],
         numeric: [2, 3, 4, 5, 6, 7],
         rows: walks.flatMap((w) =>
-          commands.map((command, i) => {
+          COMMANDS.map((command, i) => {
             const l = w.server.get(command);
             return [i === 0 ? w.label : "", command.toUpperCase(), thousands(l?.calls ?? 0), us(l?.p50), us(l?.p99), us(l?.p999), us(l?.max), i === 0 ? String(w.slowlog) : ""];
           }),
@@ -336,43 +393,52 @@ export const scanSuite: Suite = {
         columns: ["walk", "PINGs", "p50 ms", "p99 ms", "max ms"],
         numeric: [1, 2, 3, 4],
         rows: [baseline, ...walks.map((w) => w.probe)].map((probe, i) => [
-          i === 0 ? "baseline: nothing else running (3 s)" : walks[i - 1]!.label,
+          i === 0 ? "baseline: nothing else running (3 s, normal priority)" : walks[i - 1]!.label,
           thousands(probe.samples),
           formatMs(probe.p50Ms),
           formatMs(probe.p99Ms),
           formatMs(probe.maxMs),
         ]),
       };
+      const bigTable: ResultTable = {
+        title: `One page view over ${thousands(bigDbsize)} keys of which ${thousands(bigLocks)} are locks`,
+        columns: ["view", "SCAN calls", "keys examined", "ms", "stopped by", "patterns not walked to the end"],
+        numeric: [1, 2, 3],
+        rows: [
+          ["page view (default limits)", thousands(bigPage.scanCalls), thousands(bigPage.examined), bigPageMs.toFixed(0), bigPage.stoppedBy ?? "-", bigPage.unfinishedPatterns.join(", ") || "-"],
+          ["the same view with no limits", thousands(bigFull.scanCalls), thousands(bigFull.examined), bigFullMs.toFixed(0), bigFull.stoppedBy ?? "-", bigFull.unfinishedPatterns.join(", ") || "-"],
+        ],
+      };
 
-      const findings: string[] = [];
-      for (const w of walks) {
-        const serverMaxUs = Math.max(...commands.map((c) => w.server.get(c)?.max ?? 0));
-        const clientMax = Math.max(percentile(w.client.SCAN, 1), percentile(w.client.PIPELINE, 1));
-        findings.push(
-          `${w.label}: the slowest single command inside Redis took ${us(serverMaxUs)} ` +
-            `(${serverMaxUs / 1000 < TARGET_MS ? "under" : "OVER"} the ${TARGET_MS} ms target); another client's PING never waited more than ${formatMs(w.probe.maxMs)} ms ` +
-            `(the same probe with nothing else running against this Redis: ${formatMs(baseline.maxMs)} ms). Seen from the walker itself ` +
-            `(normal priority on this loaded machine, its own event loop included) the slowest round trip was ${formatMs(clientMax)} ms; ` +
-            `${thousands(w.client.SCAN.filter((v) => v > TARGET_MS).length + w.client.PIPELINE.filter((v) => v > TARGET_MS).length)} of ` +
-            `${thousands(w.client.SCAN.length + w.client.PIPELINE.length)} took over ${TARGET_MS} ms.`,
-        );
-      }
-      const [narrow, wide] = walks as [WalkResult, WalkResult];
-      findings.push(
-        `COUNT 500 (the inventory's default) kept each SCAN at p99 ${us(narrow.server.get("scan")?.p99)} inside Redis; COUNT 1000 took ` +
-          `p99 ${us(wide.server.get("scan")?.p99)} per call for half as many calls, and the whole walk took ${wide.seconds.toFixed(0)} s against ` +
-          `${narrow.seconds.toFixed(0)} s. Where a walk's time goes: ${redisSeconds(narrow).toFixed(0)} s of the ${narrow.seconds.toFixed(0)} s ` +
-          "(COUNT 500) were Redis round trips; the rest is the SQL query per batch and Node's work (classification, and this loaded machine's scheduling).",
-      );
-      const full = walks[0]!;
-      findings.push(
-        `Classes found in the full walk: ${lockClasses.map((c) => `${c} ${thousands(full.counts[c])}`).join(", ")} ` +
+      const deployed = walks[0]!;
+      const isolated = walks[1]!;
+      const missed: string[] = [];
+      const deployedTrips = roundTrips(deployed);
+      const clientOver = deployedTrips.filter((v) => v > TARGET_MS).length;
+      const clientMax = percentile(deployedTrips, 1);
+      if (clientOver > 0) missed.push(`${thousands(clientOver)} of ${thousands(deployedTrips.length)} round trips over ${TARGET_MS} ms seen from the walker (max ${formatMs(clientMax)} ms)`);
+      if (serverMaxUs(deployed) / 1000 >= TARGET_MS) missed.push(`slowest command inside Redis ${us(serverMaxUs(deployed))}`);
+      const verdict = (ok: boolean) => (ok ? "met" : "**MISSED**");
+      const findings: string[] = [
+        `Target "no single Redis call over ${TARGET_MS} ms", redis-server at normal priority as deployed: ` +
+          `seen from the walker (Node, round trip) ${verdict(clientOver === 0)}: ${thousands(clientOver)} of ${thousands(deployedTrips.length)} round trips took over ${TARGET_MS} ms, ` +
+          `p99 ${formatMs(percentile(deployedTrips, 0.99))} ms, max ${formatMs(clientMax)} ms; inside Redis ${verdict(serverMaxUs(deployed) / 1000 < TARGET_MS)}: ` +
+          `the slowest single command took ${us(serverMaxUs(deployed))}. Another client's PING waited at most ${formatMs(deployed.probe.maxMs)} ms ` +
+          `(the same probe with nothing else running against this Redis: ${formatMs(baseline.maxMs)} ms).`,
+        `With redis-server at ${isolation}: round trips over ${TARGET_MS} ms ${thousands(roundTrips(isolated).filter((v) => v > TARGET_MS).length)} of ${thousands(roundTrips(isolated).length)} ` +
+          `(max ${formatMs(percentile(roundTrips(isolated), 1))} ms); slowest command inside Redis ${us(serverMaxUs(isolated))}. ` +
+          "What the two walks differ by is this shared 2-core machine preempting Redis (and the walker) mid-call, not the inventory's work; the walker's own " +
+          "round trips also include its event loop finishing the previous batch.",
+        `Pipelines are ${PIPELINE_KEYS} keys (${PIPELINE_KEYS * 4} commands) so each round trip stays short: p99 ${ms(deployed.client.PIPELINE, 0.99)} ms at normal priority. ` +
+          `SCAN COUNT 500: p99 ${us(deployed.server.get("scan")?.p99)} per call inside Redis.`,
+        `Where a walk's time goes: ${redisSeconds(deployed).toFixed(0)} s of the ${deployed.seconds.toFixed(0)} s were Redis round trips; the rest is one SQL query per 250 keys and Node's work (classification).`,
+        `Classes found in the full walk: ${lockClasses.map((c) => `${c} ${thousands(deployed.counts[c])}`).join(", ")} ` +
           `(${thousands(mix.runs)} SDK keys have runs: a third running with a live lease and the lock's value as lease token, the rest finished).`,
-        "SCAN visits the whole keyspace once per pattern whatever MATCH filters, so the page's cost on a big Redis " +
-          `grows with patterns × keys / COUNT calls; the template pattern \`lock:order:*\` is not scanned separately because \`lock:*\` covers it. ` +
-          `The page view stops at ${thousands(page.maxKeys)} examined keys (IDEM_LOCK_SCAN_MAX_KEYS) and says so.`,
+        `A page view is bounded however big Redis is: over ${thousands(bigDbsize)} keys of which ${thousands(bigLocks)} are locks, the screen's view made ` +
+          `${thousands(bigPage.scanCalls)} SCAN calls in ${bigPageMs.toFixed(0)} ms and said it was partial (${bigPage.stoppedBy ?? "not stopped"}); walking everything ` +
+          `took ${thousands(bigFull.scanCalls)} SCAN calls and ${bigFullMs.toFixed(0)} ms (SCAN visits the whole keyspace once per pattern whatever MATCH filters).`,
         `Loading the ${thousands(mix.total)} keys (pipelined SETs of ${thousands(LOAD_CHUNK)}) took ${loadSeconds.toFixed(1)} s; Redis used ${memory}.`,
-      );
+      ];
 
       return {
         method: [
@@ -381,20 +447,23 @@ export const scanSuite: Suite = {
             `\`idem:lock:<task>:k<n>\` (uuid values, PX 1 h), ${thousands(mix.order)} \`lock:order:<n>\` "processing" EX 3600 (not 300: a walk takes minutes), ` +
             `${thousands(mix.task)} \`task:<uuid>\` "1" without TTL and ${thousands(mix.report)} \`lock:report:<n>\` "1" EX 6 h.`,
           `A fresh ledger database (migrated with lib/migrate.ts) holding ${thousands(mix.runs)} runs for the first SDK keys, so each batch's ` +
-            "SQL query (runs by (task, key) through unnest arrays, and by id) finds real rows, and task p99s are computed from them.",
-          "Each walk is `walkLocks` from lib/locks/inventory.ts: per pattern (`idem:lock:*`, `lock:*`, `task:*`) SCAN MATCH with the COUNT shown; " +
-            "per 250 keys one pipeline of OBJECT IDLETIME, TYPE, PTTL, GETRANGE 0 1024 per key (no MULTI), one SQL query and the classification. " +
+            "SQL query (runs by (task, key) and by id) finds real rows, and task p99s are computed from them.",
+          "Each walk is `walkLocks` from lib/locks/inventory.ts with its per-view limits lifted: per pattern (`idem:lock:*`, `lock:*`, `task:*`, cursors taking turns) " +
+            `SCAN MATCH COUNT 500; per ${PIPELINE_KEYS} keys one pipeline of OBJECT IDLETIME, TYPE, PTTL, GETRANGE 0 1024 per key (no MULTI); per 250 keys one SQL query and the classification. ` +
             "walkLocks' `onRedisCall` hook times every Redis round trip with `performance.now()`; CONFIG RESETSTAT and SLOWLOG RESET before each walk.",
+          `**The target is checked on two metrics, and both must hold**: every round trip as the walker sees it (Node, so the network, Redis and the walker's ` +
+            `event loop), and every command inside Redis (INFO latencystats p100). The first walk runs redis-server at ${normal}, as a deployed Redis runs; ` +
+            `the second at ${isolation}, only to show how much of a slow call is this shared machine preempting Redis. The verdict is the first walk's; ` +
+            "a miss is written here and makes `npm run bench -- scan` exit non-zero.",
           "A separate Node process PINGs about once per millisecond throughout each walk, to show what other clients of Redis experience; " +
             "the baseline row is the same probe for 3 s with nothing else running against this Redis.",
-          `The private redis-server's scheduling: ${isolation}. This is a shared 2-core machine (see the load average above); without it, ` +
-            "the server-side maxima measure other processes preempting Redis mid-command, not the inventory's work. The Node client runs at " +
-            "normal priority, so its round trips include its own scheduling delays (and its event loop's work on the previous batch); " +
-            "the PING probe is scheduled like the server.",
-          "The page view row is `listLocks` exactly as the Locks screen calls it (cap 10,000 keys).",
+          `Then the private server is flushed and loaded with ${thousands(bigTotal)} \`cache:<n>\` keys (not locks) and ${thousands(bigLocks)} \`lock:order:<n>\` locks, ` +
+            "and `listLocks` runs as the screen calls it (its limits: 10,000 matching keys, 500 SCAN calls, 3 s) and with no limits.",
+          "The page view row is `listLocks` exactly as the Locks screen calls it.",
         ],
-        tables: [walkTable, clientTable, serverTable, probeTable],
+        tables: [walkTable, clientTable, serverTable, probeTable, bigTable],
         findings,
+        missed,
       };
     } finally {
       redis.disconnect();

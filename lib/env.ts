@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isLoopbackHost } from "./auth/transport";
+import { lockPatternProblem } from "./locks/glob";
 import { parseLockTemplate } from "./locks/templates";
 
 /**
@@ -84,7 +85,9 @@ const envSchema = z.object({
   IDEM_DB_POOL_MAX: z.preprocess(blankAsUnset, z.coerce.number({ error: "must be a whole number from 1 to 200" }).int("must be a whole number from 1 to 200").min(1, "must be a whole number from 1 to 200").max(200, "must be a whole number from 1 to 200").default(10)),
   IDEM_LOCK_PREFIX: z.preprocess(blankAsUnset, z.string().min(1).default("idem:lock:")),
   /** Extra SCAN patterns for locks written by other code, e.g. `lock:*,task:*`. */
-  IDEM_LOCK_PATTERNS: list,
+  IDEM_LOCK_PATTERNS: list.superRefine((patterns, check) => {
+    for (const problem of patterns.map(lockPatternProblem)) if (problem) check.addIssue({ code: "custom", message: problem });
+  }),
   /**
    * Key templates that map other code's locks to their runs, comma-separated: `lock:order:{key}=charge_invoice`
    * (task fixed, key from the lock key), `jobs:{task}:{key}`, `task:{id}` (run id). Each is also scanned.

@@ -33,6 +33,8 @@ export interface SuiteReport {
   tables: ResultTable[];
   /** Markdown bullets computed from the numbers: targets met or missed, where Idem is behind and why. */
   findings: string[];
+  /** Targets this run missed: the section is still written, and the run exits non-zero. */
+  missed?: string[];
 }
 
 export interface Suite {

@@ -9,23 +9,29 @@ import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Table, Td, Th, Tr } from "@/components/ui/table";
 import type { ServerAction } from "@/lib/action-state";
-import type { LockClass } from "@/lib/locks/classify";
-import type { LockRow } from "@/lib/locks/view";
+import { lockRefOf, type LockRow } from "@/lib/locks/view";
 import { formatIdle, LockClassCell, TtlCell } from "./lock-badges";
 import { ReleaseDialog } from "./release-dialog";
-import { Literal } from "@/components/ui/literal";
+import { KeyLiteral } from "./key-literal";
 
 /** What a bulk release carries for each lock: frozen when ticked, never re-read from "what matches now". */
 interface Selected {
   key: string;
-  value: string;
-  class: LockClass;
+  preview: string;
+  /** The LockRef posted for it (exact bytes, class, TTL seen). */
+  ref: string;
 }
+
+const selectedOf = (row: LockRow & { valueBase64: string }): Selected => ({ key: row.key, preview: row.preview, ref: lockRefOf(row) });
 
 const shorten = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
-function selectable(row: LockRow): row is LockRow & { value: string } {
-  return row.value !== null && row.class !== "held";
+function releasable(row: LockRow): row is LockRow & { valueBase64: string } {
+  return row.valueBase64 !== null;
+}
+
+function selectable(row: LockRow): row is LockRow & { valueBase64: string } {
+  return releasable(row) && row.class !== "held";
 }
 
 export function LocksTable({
@@ -48,15 +54,15 @@ export function LocksTable({
   const selectableRows = rows.filter(selectable);
   const allSelected = selectableRows.length > 0 && selectableRows.slice(0, maxBulk).every((r) => selection.has(r.key));
 
-  const toggle = (row: LockRow & { value: string }, on: boolean) =>
+  const toggle = (row: LockRow & { valueBase64: string }, on: boolean) =>
     setSelection((current) => {
       const next = new Map(current);
-      if (on && next.size < maxBulk) next.set(row.key, { key: row.key, value: row.value, class: row.class });
+      if (on && next.size < maxBulk) next.set(row.key, selectedOf(row));
       else next.delete(row.key);
       return next;
     });
   const toggleAll = (on: boolean) =>
-    setSelection(on ? new Map(selectableRows.slice(0, maxBulk).map((r) => [r.key, { key: r.key, value: r.value, class: r.class }])) : new Map());
+    setSelection(on ? new Map(selectableRows.slice(0, maxBulk).map((r) => [r.key, selectedOf(r)])) : new Map());
 
   return (
     <div className="flex flex-col">
@@ -81,7 +87,7 @@ export function LocksTable({
               triggerVariant="danger"
               title={`Release ${selected.length} ${selected.length === 1 ? "lock" : "locks"}`}
               confirmLabel={`Release ${selected.length} ${selected.length === 1 ? "lock" : "locks"}`}
-              hidden={{ lock: selected.map((s) => JSON.stringify(s)) }}
+              hidden={{ lock: selected.map((s) => s.ref) }}
             >
               <p className="mb-2">
                 Each of these <strong>{selected.length}</strong> locks is deleted only if it still holds the value shown; any that changed or is now held
@@ -90,8 +96,8 @@ export function LocksTable({
               <ul aria-label="Locks to release" className="max-h-56 overflow-y-auto rounded-md border border-zinc-200 bg-zinc-50 p-2 font-mono text-xs">
                 {selected.map((s) => (
                   <li key={s.key} className="flex justify-between gap-3 py-0.5">
-                    <span className="break-all text-zinc-900"><Literal text={s.key} /></span>
-                    <span className="shrink-0 text-zinc-500">{JSON.stringify(shorten(s.value, 24))}</span>
+                    <span className="break-all text-zinc-900"><KeyLiteral text={s.key} /></span>
+                    <span className="shrink-0 text-zinc-500"><KeyLiteral text={shorten(s.preview, 24)} /></span>
                   </li>
                 ))}
               </ul>
@@ -128,7 +134,7 @@ export function LocksTable({
         </thead>
         <tbody>
           {rows.map((row) => (
-            <Tr key={row.key} data-lock-key={row.key}>
+            <Tr key={row.key} data-lock-key={row.key} data-lock-key-base64={row.keyBase64}>
               {canRelease && (
                 <Td className="w-8">
                   {selectable(row) ? (
@@ -146,7 +152,7 @@ export function LocksTable({
               )}
               <Td className="max-w-[22rem]">
                 <div className="flex items-start gap-1">
-                  <span className="font-mono text-xs break-all text-zinc-900"><Literal text={row.key} /></span>
+                  <span className="font-mono text-xs break-all text-zinc-900"><KeyLiteral text={row.key} /></span>
                   <CopyButton value={row.key} label="Copy key" className="shrink-0" />
                 </div>
                 <p className="mt-0.5 text-[11px] text-zinc-500">
@@ -163,7 +169,7 @@ export function LocksTable({
               <Td className="max-w-[14rem]">
                 <div className="flex items-start gap-1">
                   <span title={row.preview} className={row.value === null ? "font-mono text-xs break-all text-zinc-500 italic" : "font-mono text-xs break-all text-zinc-800"}>
-                    <Literal text={shorten(row.preview, 40)} />
+                    <KeyLiteral text={shorten(row.preview, 40)} />
                   </span>
                   {row.value !== null && <CopyButton value={row.value} label="Copy value" className="shrink-0" />}
                 </div>
@@ -191,12 +197,13 @@ export function LocksTable({
                 <Td>
                   {/* Not text-right: the dialog renders inside this cell and would inherit the alignment. */}
                   <div className="flex justify-end">
-                    {row.value !== null ? (
-                      <ReleaseDialog lock={{ ...row, value: row.value }} action={releaseAction} />
+                    {releasable(row) ? (
+                      <ReleaseDialog lock={row} action={releaseAction} />
                     ) : (
-                      <span className="cursor-help text-xs whitespace-nowrap text-zinc-400" title={row.notReleasable ?? undefined}>
-                        not releasable
-                      </span>
+                      // Said on screen, not only in a tooltip: the operator must know where to release it instead.
+                      <p className="max-w-[16rem] text-xs text-zinc-500" data-testid="not-releasable">
+                        <span className="font-medium text-zinc-700">Not releasable here.</span> {row.notReleasable}
+                      </p>
                     )}
                   </div>
                 </Td>

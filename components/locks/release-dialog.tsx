@@ -4,19 +4,21 @@ import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { formatDuration } from "@/components/ui/time";
 import type { ServerAction } from "@/lib/action-state";
 import { lockClassDescriptions } from "@/lib/locks/classify";
-import type { LockRow } from "@/lib/locks/view";
+import { lockRefOf, typableKey, type LockRow } from "@/lib/locks/view";
 import { LockClassBadge } from "./lock-badges";
+import { KeyLiteral } from "./key-literal";
 import { Literal } from "@/components/ui/literal";
-
-const shorten = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 /**
  * Release of one lock: compare-and-delete with the value shown here. A held lock asks for the key to be
  * typed back and a reason, and may also end its run's lease (the worker is gone).
  */
-export function ReleaseDialog({ lock, action }: { lock: LockRow & { value: string }; action: ServerAction }) {
+export function ReleaseDialog({ lock, action }: { lock: LockRow & { valueBase64: string }; action: ServerAction }) {
   const held = lock.class === "held";
-  const canExpireLease = held && lock.run !== null && lock.run.status === "running" && lock.run.leaseLive && lock.run.leaseToken !== null;
+  // Only an SDK lock IS its run's lease (its value is the lease token): ending a lease through any other
+  // lock could end a live worker's lease that this lock has nothing to do with. The server checks again.
+  const canExpireLease =
+    held && lock.mappedBy === "SDK" && lock.run !== null && lock.run.status === "running" && lock.run.leaseLive && lock.run.leaseToken !== null && lock.run.leaseToken === lock.value;
   return (
     <ConfirmDialog
       action={action}
@@ -24,9 +26,9 @@ export function ReleaseDialog({ lock, action }: { lock: LockRow & { value: strin
       triggerVariant="secondary"
       title={held ? "Release a held lock" : "Release lock"}
       confirmLabel={held ? "Release held lock" : "Release lock"}
-      hidden={{ key: lock.key, value: lock.value, class: lock.class, leaseToken: lock.run?.leaseToken ?? "" }}
+      hidden={{ lock: lockRefOf(lock), ...(canExpireLease && lock.run?.leaseToken ? { leaseToken: lock.run.leaseToken } : {}) }}
       requireReason={held}
-      typeToConfirm={held ? lock.key : undefined}
+      typeToConfirm={held ? typableKey(lock.key) : undefined}
       typedName="confirmKey"
       extraFields={
         canExpireLease ? (
@@ -42,10 +44,13 @@ export function ReleaseDialog({ lock, action }: { lock: LockRow & { value: strin
     >
       <div className="flex flex-col gap-3">
         <p>
-          Deletes <code className="font-mono text-xs break-all text-zinc-900"><Literal text={lock.key} /></code> only if it still holds exactly{" "}
-          <code className="font-mono text-xs break-all text-zinc-900">{JSON.stringify(shorten(lock.value, 200))}</code>. If it changed since this page
-          loaded, nothing is deleted and you are shown what it holds now.
+          Deletes <code className="font-mono text-xs break-all text-zinc-900"><KeyLiteral text={lock.key} /></code> only if it still holds exactly the
+          value below ({lock.valueBytes === 1 ? "1 byte" : `${lock.valueBytes} bytes`}{lock.value === null ? ", binary: shown escaped" : ""}) and its TTL has
+          only run down since this page loaded. If it changed or was set again, nothing is deleted and you are shown what it holds now.
         </p>
+        <pre aria-label="Value to compare" className="max-h-40 overflow-auto rounded-md border border-zinc-200 bg-zinc-50 p-2 font-mono text-xs break-all whitespace-pre-wrap text-zinc-900">
+          <Literal text={lock.preview} />
+        </pre>
         <dl className="grid grid-cols-[6rem_1fr] gap-x-3 gap-y-1 text-xs">
           <dt className="text-zinc-500">Class</dt>
           <dd className="flex items-center gap-2">

@@ -173,7 +173,15 @@ const responses = {
   locks: obj(["locks", "counts", "examined", "capped", "maxKeys", "patterns"], {
     locks: {
       type: "array",
-      items: obj(["key", "value", "class"], { key: { type: "string" }, value: { type: "string", description: "Send back as `value` to release" }, class: { type: "string", enum: [...lockClasses] } }),
+      items: obj(["key", "keyBase64", "value", "valueBase64", "class", "pttlMs", "seenAt"], {
+        key: { type: "string", description: "Send back as `key` to release (binary keys: `keyBase64`)" },
+        keyBase64: { type: "string", description: "The key's exact bytes" },
+        value: { type: ["string", "null"], description: "Send back as `value` to release; null when not valid UTF-8 text (send `valueBase64`)" },
+        valueBase64: { type: ["string", "null"], description: "The value's exact bytes; null when the console cannot release it (not a string, or too long)" },
+        class: { type: "string", enum: [...lockClasses] },
+        pttlMs: { type: "integer", description: "PTTL as read (-1: no TTL); send back with `seenAt`" },
+        seenAt: { type: "integer", description: "When the lock was read (ms since the epoch)" },
+      }),
     },
     counts: { type: "object", additionalProperties: { type: "integer" } },
     examined: { type: "integer" },

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { abandonSchema, cancelSchema, retrySchema } from "@/lib/ops/run-operations";
-import type { releaseLockSchema } from "@/lib/locks/operations";
+import { releaseLockSchema } from "@/lib/locks/operations";
 import { lockClasses } from "@/lib/locks/classify";
 import { MAX_VALUE_BYTES } from "@/lib/locks/inventory";
 import { runStatus } from "@/lib/ledger/schema";
@@ -78,26 +78,51 @@ export const abandonBody = z
 
 export const lockReleaseBody = z
   .object({
-    key: z.string().min(1, "is required").max(4096, "is too long"),
-    value: z.string().max(MAX_VALUE_BYTES, "is longer than the console releases").describe("The lock's value as read: compare-and-delete deletes only if it is still this"),
+    key: z.string().min(1, "is required").max(4096, "is too long").optional().describe("The lock's key as read (text keys)"),
+    keyBase64: z.string().max(5464).optional().describe("Instead of `key`: the key's exact bytes (`keyBase64` from the GET), for binary keys"),
+    value: z.string().max(MAX_VALUE_BYTES, "is longer than the console releases").optional().describe("The lock's value as read: compare-and-delete deletes only if it is still this"),
+    valueBase64: z.string().max(1400).optional().describe("Instead of `value`: the value's exact bytes (`valueBase64` from the GET), for binary values"),
     class: z.enum(lockClasses).describe("The class as read"),
+    pttlMs: z.number().int().min(-1).optional().describe("`pttlMs` as read: with `seenAt`, a lock set again with the same value since is left alone"),
+    seenAt: z.number().int().positive().optional().describe("`seenAt` as read (ms since the epoch), with `pttlMs`"),
     reason: optionalReason.describe("Required to release a held lock"),
     confirmKey: z.string().max(4096).optional().describe("To release a held lock: the key again"),
-    expireLease: z.boolean().optional().describe("Also end the run's lease (compare-and-set on leaseToken)"),
+    expireLease: z.boolean().optional().describe("Also end the run's lease (compare-and-set on leaseToken): only for a held SDK lock whose value is leaseToken"),
     leaseToken: z.uuid({ error: "must be a lease token (uuid)" }).optional(),
   })
   .strict()
-  .transform(
-    (body): z.output<typeof releaseLockSchema> => ({
-      key: body.key,
-      value: body.value,
-      class: body.class,
-      reason: body.reason,
-      confirmKey: body.confirmKey?.trim() ? body.confirmKey : undefined,
-      expireLease: body.expireLease === true,
+  .transform((body, ctx): z.output<typeof releaseLockSchema> => {
+    const exactlyOne = (text: string | undefined, bytes: string | undefined, field: string) => {
+      if ((text === undefined) === (bytes === undefined)) ctx.addIssue({ code: "custom", path: [field], message: `send exactly one of ${field} or ${field}Base64` });
+    };
+    exactlyOne(body.key, body.keyBase64, "key");
+    exactlyOne(body.value, body.valueBase64, "value");
+    if (ctx.issues.length > 0) return z.NEVER;
+    // The operation's own schema turns the lock seen into exact bytes (as the console's form does): one
+    // set of rules, reported under this body's field names.
+    const parsed = releaseLockSchema.safeParse({
+      lock: {
+        key: body.keyBase64 ?? Buffer.from(body.key ?? "", "utf8").toString("base64"),
+        value: body.valueBase64 ?? Buffer.from(body.value ?? "", "utf8").toString("base64"),
+        class: body.class,
+        pttlMs: body.pttlMs,
+        seenAt: body.seenAt,
+      },
+      reason: body.reason ?? undefined,
+      confirmKey: body.confirmKey,
+      expireLease: body.expireLease ? "on" : undefined,
       leaseToken: body.leaseToken,
-    }),
-  );
+    });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const [head, field, ...rest] = issue.path;
+        const path = head === "lock" && typeof field === "string" ? [field === "key" || field === "value" ? (body[`${field}Base64`] === undefined ? field : `${field}Base64`) : field, ...rest] : issue.path;
+        ctx.addIssue({ code: "custom", path, message: issue.message });
+      }
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
 
 /** A valid body for each write, shown in the OpenAPI document (lib/api/openapi.test.ts parses each with its schema). */
 export const bodyExamples = {

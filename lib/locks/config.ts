@@ -51,6 +51,6 @@ export function mapLockKey(config: LockConfig, lockKey: string): LockMapping | n
 }
 
 /** Whether the console looks after this key at all: only such keys may be released from it. */
-export function isInventoried(config: LockConfig, lockKey: string): boolean {
+export function isInventoried(config: LockConfig, lockKey: string | Uint8Array): boolean {
   return config.patterns.some((pattern) => globMatch(pattern, lockKey));
 }

@@ -15,8 +15,8 @@ const BACKSLASH = 0x5c;
 const CARET = 0x5e;
 const DASH = 0x2d;
 
-function toBytes(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+function toBytes(text: string | Uint8Array): Uint8Array {
+  return typeof text === "string" ? new TextEncoder().encode(text) : text;
 }
 
 /** Matches one pattern element at `p` against byte `c`: the next pattern index, or -1. */
@@ -60,7 +60,8 @@ function matchOne(pattern: Uint8Array, p: number, c: number): number {
   return matched !== negate ? i : -1;
 }
 
-export function globMatch(pattern: string, text: string): boolean {
+/** `text` as a string is matched on its UTF-8 bytes; a key read as bytes (binary) is matched as it is. */
+export function globMatch(pattern: string, text: string | Uint8Array): boolean {
   const pat = toBytes(pattern);
   const str = toBytes(text);
   let p = 0;
@@ -120,4 +121,18 @@ export function coveredBy(pattern: string, wider: string): boolean {
   const prefix = literalPrefix(wider);
   if (wider !== `${escapeGlob(prefix)}*`) return false;
   return literalPrefix(pattern).startsWith(prefix);
+}
+
+/**
+ * Why a configured lock pattern is refused, or null. A pattern must start with a literal prefix
+ * (`lock:*`, `task:*`): `*`, `?x` or `[a-z]*` match keys of any kind (sessions, caches, queues), and
+ * every key a pattern matches is one the console lists as a lock and lets an operator delete.
+ */
+export function lockPatternProblem(pattern: string): string | null {
+  const first = toBytes(pattern)[0];
+  if (first === undefined) return "a pattern cannot be empty";
+  if (first === STAR || first === QUESTION || first === OPEN) {
+    return `${JSON.stringify(pattern)} does not start with a fixed prefix (like lock:*): it would match every kind of key in Redis, and the console lets operators delete what its patterns match`;
+  }
+  return null;
 }

@@ -12,7 +12,8 @@ import { useTestDatabase } from "@/tests/helpers/db";
 import { waitFor } from "@/tests/helpers/wait";
 import { lockWorld } from "@/tests/helpers/locks";
 import { listLocks } from "./inventory";
-import { lockOperations, releaseLockSchema } from "./operations";
+import { lockOperations, releaseLockSchema, textLockRef } from "./operations";
+import { lockRefOf, toLockRow } from "./view";
 import { performOperation } from "@/lib/ops/perform";
 
 const run = promisify(execFile);
@@ -87,7 +88,8 @@ describe("lock inventory on a Redis Cluster", () => {
     const ops = lockOperations({ redis: () => cluster, config: () => w.config });
     const released = await performOperation(
       ops.release,
-      releaseLockSchema.parse({ key: stale.lockKey, value: stale.token, class: "stale" }),
+      // As the screen posts it: the lock as seen (exact bytes, class, TTL and when it was read).
+      releaseLockSchema.parse({ lock: lockRefOf({ ...toLockRow(found!), valueBase64: found!.raw!.toString("base64") }) }),
       { actor: { name: "olga", role: "operator", via: "console" }, requestId: randomUUID(), sql },
     );
     expect(released).toMatchObject({ ok: true });
@@ -95,7 +97,7 @@ describe("lock inventory on a Redis Cluster", () => {
 
     const refused = await performOperation(
       ops.release,
-      releaseLockSchema.parse({ key: keys[0], value: "not-what-it-holds", class: "orphaned" }),
+      releaseLockSchema.parse({ lock: JSON.stringify(textLockRef({ key: keys[0]!, value: "not-what-it-holds", class: "orphaned" })) }),
       { actor: { name: "olga", role: "operator", via: "console" }, requestId: randomUUID(), sql },
     );
     expect(refused).toMatchObject({ ok: false, message: expect.stringContaining("changed since you loaded the page") });

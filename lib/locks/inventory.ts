@@ -12,11 +12,13 @@ import { isInventoried, mapLockKey, type LockConfig, type LockMapping } from "./
  * The lock inventory: SCAN (never KEYS) over the configured patterns, on every master of a Cluster, in
  * bounded steps, so Redis is never blocked by a page view:
  *
- * - SCAN ... MATCH <pattern> COUNT 500: each call visits a bounded number of buckets;
- * - per batch of at most 250 keys, ONE pipeline of OBJECT IDLETIME, TYPE, PTTL, GETRANGE per key (plain
- *   commands, not a MULTI, so other clients' commands interleave with ours), then ONE SQL query that
- *   maps the batch's keys to their runs;
- * - at most `maxKeys` keys per inventory (the screen says when it stopped there).
+ * - SCAN ... MATCH <pattern> COUNT 500: each call visits a bounded number of buckets; the patterns'
+ *   cursors take turns (round robin), each with its share of the key cap;
+ * - per 50 keys ONE pipeline of OBJECT IDLETIME, TYPE, PTTL, GETRANGE per key (plain commands, not a
+ *   MULTI, so other clients' commands interleave with ours), and per batch of 250 keys ONE SQL query
+ *   that maps the batch's keys to their runs;
+ * - per view at most `maxKeys` matching keys, 500 SCAN calls and 3 s (the screen says when and where it
+ *   stopped, and which patterns it did not finish).
  *
  * The same code reads single keys again before a release (inspectLocks), so the class the server acts
  * on is computed exactly as the class the operator saw.
@@ -25,7 +27,17 @@ import { isInventoried, mapLockKey, type LockConfig, type LockMapping } from "./
 /** Values longer than this are shown cut, and cannot be released from the console (it must compare all of it). */
 export const MAX_VALUE_BYTES = 1024;
 const DEFAULT_SCAN_COUNT = 500;
+/** Keys per SQL query (and classification batch). */
 const DEFAULT_BATCH_SIZE = 250;
+/** Keys per Redis pipeline (4 commands each): small, so each round trip stays short. */
+const DEFAULT_PIPELINE_KEYS = 50;
+/**
+ * What one page view may cost Redis at most, whatever the keyspace holds. maxKeys caps the keys that
+ * MATCH; in a big Redis with few locks, SCAN visits the whole keyspace per pattern returning almost
+ * nothing, so the calls and the time are capped too (500 calls × COUNT 500 ≈ 250,000 keys visited).
+ */
+export const DEFAULT_MAX_SCAN_CALLS = 500;
+export const DEFAULT_TIME_BUDGET_MS = 3000;
 const P99_TTL_MS = 60_000;
 const P99_SAMPLE = 1000;
 const P99_MIN_RUNS = 20;
@@ -45,11 +57,18 @@ export interface LockRun {
 }
 
 export interface LockEntry {
+  /** As shown: the key's text, or its bytes escaped (\xNN) when it is not UTF-8 or holds U+0000. */
   key: string;
+  /** The exact bytes, read with SCAN's binary form: binary keys are released by these. */
+  keyRaw: Buffer;
   /** Redis TYPE: locks are strings; other libraries use hashes, which the console shows but never deletes. */
   type: string;
-  /** The exact value, when it can be compared (a string of valid UTF-8 up to MAX_VALUE_BYTES); else null. */
+  /** The value as text, when it is valid UTF-8 and at most MAX_VALUE_BYTES long; else null. */
   value: string | null;
+  /** The exact bytes, for compare-and-delete: any string value up to MAX_VALUE_BYTES (binary too); else null. */
+  raw: Buffer | null;
+  /** When the value and PTTL were read (this server's Date.now()): a release compares the TTL run down since. */
+  seenAtMs: number;
   /** What to show: the value, or a cut / escaped form of it, or `<hash>`. */
   preview: string;
   valueBytes: number | null;
@@ -77,8 +96,13 @@ export interface WalkOptions {
   /** Scan only this pattern (one of config.patterns). */
   pattern?: string;
   maxKeys?: number;
+  /** SCAN calls at most (all patterns and nodes together); Infinity for a full walk. */
+  maxScanCalls?: number;
+  /** Stop starting SCAN calls after this long; Infinity for a full walk. */
+  timeBudgetMs?: number;
   scanCount?: number;
   batchSize?: number;
+  pipelineKeys?: number;
   /** Benchmarks record every Redis round trip through this. */
   onRedisCall?: (timing: RedisCallTiming) => void;
 }
@@ -87,12 +111,22 @@ export interface WalkStats {
   patterns: string[];
   nodes: string[];
   examined: number;
+  /** Stopped before every pattern was walked to its end: the view is partial (see stoppedBy). */
   capped: boolean;
+  stoppedBy: "keys" | "scan_calls" | "time" | null;
+  /** Patterns whose SCAN did not reach its end on every node. */
+  unfinishedPatterns: string[];
+  /** DBSIZE summed over the masters: how many keys SCAN walks per pattern. */
+  keyspaceKeys: number;
   maxKeys: number;
+  maxScanCalls: number;
   scanCalls: number;
   pipelines: number;
   sqlQueries: number;
-  /** Redis before 7.2 cannot read a value without touching it, so idle time counts the console's own reads. */
+  /**
+   * Redis before 7.2 cannot read a value without touching it, so idle time counts the console's own
+   * reads, and the TTL < p99 warning (which needs the idle time) is not given.
+   */
   idleCountsConsoleReads: boolean;
   durationMs: number;
 }
@@ -103,11 +137,16 @@ export interface LockInventory extends WalkStats {
 }
 
 interface RawKeyState {
+  /** As shown: the key's text, or its bytes escaped when it is not UTF-8 (or holds U+0000). */
   key: string;
+  /** The exact bytes: what every Redis command on it uses. */
+  keyRaw: Buffer;
   type: string;
   pttlMs: number;
   idleSeconds: number | null;
   value: Buffer | null;
+  /** Date.now() once the reply was in: no earlier than Redis read the PTTL (see RELEASE_SEEN_LUA). */
+  seenAtMs: number;
 }
 
 function nodeName(node: Redis): string {
@@ -153,7 +192,7 @@ async function readWithoutTouching(node: Redis): Promise<boolean> {
   }
 }
 
-function queueReads(pipeline: ChainableCommander, key: string) {
+function queueReads(pipeline: ChainableCommander, key: Buffer) {
   // IDLETIME first: of these four, only GETRANGE counts as an access.
   pipeline.object("IDLETIME", key);
   pipeline.type(key);
@@ -161,8 +200,9 @@ function queueReads(pipeline: ChainableCommander, key: string) {
   pipeline.getrangeBuffer(key, 0, MAX_VALUE_BYTES);
 }
 
-function parseReads(keys: string[], replies: Array<[Error | null, unknown]>): RawKeyState[] {
-  return keys.map((key, i) => {
+function parseReads(keys: Buffer[], replies: Array<[Error | null, unknown]>): RawKeyState[] {
+  const seenAtMs = Date.now();
+  return keys.map((keyRaw, i) => {
     const at = (j: number) => replies[i * 4 + j] ?? [new Error("no reply"), null];
     const [idleError, idle] = at(0);
     const [typeError, type] = at(1);
@@ -171,12 +211,14 @@ function parseReads(keys: string[], replies: Array<[Error | null, unknown]>): Ra
     if (typeError) throw typeError;
     if (pttlError) throw pttlError;
     return {
-      key,
+      key: displayBytes(keyRaw),
+      keyRaw,
       type: String(type),
       pttlMs: Number(pttl),
       idleSeconds: idleError || idle === null ? null : Number(idle),
       // WRONGTYPE for non-strings: expected, their value is shown as <type>.
       value: valueError || !Buffer.isBuffer(value) ? null : value,
+      seenAtMs,
     };
   });
 }
@@ -189,17 +231,24 @@ async function timed<T>(onCall: WalkOptions["onRedisCall"], command: RedisCallTi
   return result;
 }
 
-async function readOnNode(node: Redis, keys: string[], onCall?: WalkOptions["onRedisCall"]): Promise<RawKeyState[]> {
-  const pipeline = node.pipeline();
-  for (const key of keys) queueReads(pipeline, key);
-  const replies = await timed(onCall, "PIPELINE", nodeName(node), () => keys.length * 4, () => pipeline.exec());
-  if (!replies) throw new Error("Redis pipeline was discarded");
-  return parseReads(keys, replies);
+async function readOnNode(node: Redis, keys: Buffer[], onCall?: WalkOptions["onRedisCall"], pipelineKeys = keys.length): Promise<{ states: RawKeyState[]; pipelines: number }> {
+  const states: RawKeyState[] = [];
+  let pipelines = 0;
+  for (let i = 0; i < keys.length; i += pipelineKeys) {
+    const chunk = keys.slice(i, i + pipelineKeys);
+    const pipeline = node.pipeline();
+    for (const key of chunk) queueReads(pipeline, key);
+    const replies = await timed(onCall, "PIPELINE", nodeName(node), () => chunk.length * 4, () => pipeline.exec());
+    if (!replies) throw new Error("Redis pipeline was discarded");
+    states.push(...parseReads(chunk, replies));
+    pipelines++;
+  }
+  return { states, pipelines };
 }
 
 /** Specific keys, wherever they live: one pipeline on a single node; per key (one slot each) on a Cluster. */
-async function readKeys(redis: RedisClient, keys: string[]): Promise<RawKeyState[]> {
-  if (!(redis instanceof Cluster)) return readOnNode(redis, keys);
+async function readKeys(redis: RedisClient, keys: Buffer[]): Promise<RawKeyState[]> {
+  if (!(redis instanceof Cluster)) return (await readOnNode(redis, keys, undefined, DEFAULT_PIPELINE_KEYS)).states;
   await masters(redis);
   const out: RawKeyState[] = [];
   for (let i = 0; i < keys.length; i += 50) {
@@ -232,7 +281,11 @@ type RawRunRow = {
 
 const pairKey = (task: string, key: string) => `${task}\u0000${key}`;
 
-/** One query for a batch: runs by (task, key) through the unique index, and by id. */
+/**
+ * One query for a batch: runs by (task, key) through the unique index, and by id. The lists travel as
+ * one JSON text parameter (typed text: a json-typed one is stringified again): postgres.js cannot serialise an untyped array before it has loaded the
+ * server's array types, so sql.array() failed ("malformed array literal") as a new pool's first query.
+ */
 async function findRuns(sql: postgres.Sql, mappings: LockMapping[]): Promise<{ byPair: Map<string, LockRun>; byId: Map<number, LockRun> }> {
   const pairs = mappings.filter((m) => m.by === "task_key");
   const ids = [...new Set(mappings.flatMap((m) => (m.by === "id" ? [m.runId] : [])))];
@@ -241,11 +294,11 @@ async function findRuns(sql: postgres.Sql, mappings: LockMapping[]): Promise<{ b
   if (!pairs.length && !ids.length) return { byPair, byId };
   const rows = await sql<RawRunRow[]>`
     WITH wanted AS (
-      SELECT * FROM unnest(${sql.array(pairs.map((p) => p.task))}::text[], ${sql.array(pairs.map((p) => p.key))}::text[]) AS w(task_name, idempotency_key)
+      SELECT * FROM json_to_recordset(${JSON.stringify(pairs.map((p) => ({ task_name: p.task, idempotency_key: p.key })))}::text::json) AS w(task_name text, idempotency_key text)
     ), found AS (
       SELECT r.* FROM wanted JOIN idem.task_runs r ON r.task_name = wanted.task_name AND r.idempotency_key = wanted.idempotency_key
       UNION
-      SELECT r.* FROM idem.task_runs r WHERE r.id = ANY(${sql.array(ids.map(String))}::bigint[])
+      SELECT r.* FROM idem.task_runs r WHERE r.id IN (SELECT value::bigint FROM json_array_elements_text(${JSON.stringify(ids)}::text::json))
     )
     SELECT id, task_name, idempotency_key, status, lease_token::text AS lease_token, lease_owner, lease_expires_at,
            (status = 'running' AND lease_expires_at > now()) AS lease_live, fencing_token
@@ -290,7 +343,7 @@ async function loadTaskP99s(sql: postgres.Sql, tasks: string[]): Promise<{ p99s:
   if (missing.length) {
     const rows = await sql<{ task_name: string; runs: string; p99_ms: number | null }[]>`
       SELECT t.task_name, count(d.ms) AS runs, percentile_cont(0.99) WITHIN GROUP (ORDER BY d.ms) AS p99_ms
-      FROM unnest(${sql.array(missing)}::text[]) AS t(task_name)
+      FROM json_array_elements_text(${JSON.stringify(missing)}::text::json) AS t(task_name)
       CROSS JOIN LATERAL (
         SELECT extract(epoch FROM r.finished_at - r.started_at) * 1000 AS ms
         FROM idem.task_runs r
@@ -306,37 +359,64 @@ async function loadTaskP99s(sql: postgres.Sql, tasks: string[]): Promise<{ p99s:
   return { p99s: new Map(tasks.map((task) => [task, cache.get(task)?.p99Ms ?? null])), queried: missing.length > 0 };
 }
 
-function decodeValue(state: RawKeyState): Pick<LockEntry, "value" | "preview" | "valueBytes" | "notReleasable"> {
+/** Bytes as the screen and the audit log show them: the text when it is UTF-8, else escaped byte by byte (\xNN). */
+export function displayBytes(value: Buffer | string): string {
+  if (typeof value === "string") return value;
+  const bytes = value;
+  // U+0000 cannot be stored in Postgres text or jsonb (the audit log): escaped like binary.
+  const text = utf8OrNull(bytes);
+  return text !== null && !text.includes("\u0000") ? text : [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
+}
+
+/** Exactly the bytes' text, or null when they are not UTF-8. ignoreBOM: a leading U+FEFF is part of the value. */
+export function utf8OrNull(bytes: Buffer): string | null {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+function decodeValue(state: RawKeyState): Pick<LockEntry, "value" | "raw" | "preview" | "valueBytes" | "notReleasable"> {
   if (state.type !== "string") {
     return {
       value: null,
+      raw: null,
       preview: `<${state.type}>`,
       valueBytes: null,
-      notReleasable: `A ${state.type}, not a string: compare-and-delete only releases string locks. Whatever library wrote it must release it.`,
+      notReleasable: `It is a ${state.type}, not a string: the console's compare-and-delete compares one string value, so it cannot tell whether a ${state.type} changed since you looked (libraries such as Redisson keep locks in hashes). Release it through the library that wrote it, or with redis-cli once you know no one holds it${state.pttlMs === -1 ? "; it has no TTL, so it will not go away on its own" : ""}.`,
     };
   }
   const bytes = state.value ?? Buffer.alloc(0);
   if (bytes.length > MAX_VALUE_BYTES) {
     return {
       value: null,
-      preview: `${new TextDecoder().decode(bytes.subarray(0, 200))}…`,
+      raw: null,
+      preview: `${new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, 200))}…`,
       valueBytes: null,
       notReleasable: `The value is longer than ${MAX_VALUE_BYTES} bytes: the console only releases values it can show in full.`,
     };
   }
-  try {
-    const value = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return { value, preview: value, valueBytes: bytes.length, notReleasable: null };
-  } catch {
-    const escaped = [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
-    return { value: null, preview: escaped, valueBytes: bytes.length, notReleasable: "The value is binary (not UTF-8): release it with redis-cli after checking it." };
-  }
+  // Binary values are released too: the form and the API carry the exact bytes (base64).
+  return { value: utf8OrNull(bytes), raw: bytes, preview: displayBytes(bytes), valueBytes: bytes.length, notReleasable: null };
 }
 
 /** Reads done: map to runs (one query), task p99s (cached), classify. Keys that vanished meanwhile are dropped. */
-async function describeStates(sql: postgres.Sql, config: LockConfig, states: RawKeyState[]): Promise<{ entries: LockEntry[]; queries: number }> {
+/**
+ * `idleTrusted`: the reads did not reset idle times (CLIENT NO-TOUCH, Redis 7.2+). Before 7.2 the
+ * console's own GETRANGE resets a key's idle time, so PTTL + idle underestimates the TTL the holder
+ * gave by however long ago the console (any page view) last read it: the TTL < p99 warning would fire
+ * for locks whose TTL is fine. There it is not given at all, and the screen says the check is off.
+ */
+async function describeStates(
+  sql: postgres.Sql,
+  config: LockConfig,
+  states: RawKeyState[],
+  idleTrusted: boolean,
+): Promise<{ entries: LockEntry[]; queries: number }> {
   const present = states.filter((s) => s.type !== "none" && s.pttlMs !== -2);
-  const mapped = present.map((state) => ({ state, mapping: mapLockKey(config, state.key) }));
+  // Keys that are not plain text (binary, U+0000) map to no run: templates and task names are text.
+  const mapped = present.map((state) => ({ state, mapping: utf8OrNull(state.keyRaw) === state.key ? mapLockKey(config, state.key) : null }));
   const mappings = mapped.flatMap((m) => (m.mapping ? [m.mapping] : []));
   const runs = await findRuns(sql, mappings);
   let queries = mappings.length ? 1 : 0;
@@ -354,7 +434,7 @@ async function describeStates(sql: postgres.Sql, config: LockConfig, states: Raw
     const task = run?.taskName ?? (mapping?.by === "task_key" ? mapping.task : null);
     const taskP99Ms = task ? (p99s.get(task) ?? null) : null;
     // The TTL it was given (or last extended to): what is left plus the time since it was last written.
-    const ttlEstimateMs = state.pttlMs > 0 && state.idleSeconds !== null ? state.pttlMs + state.idleSeconds * 1000 : null;
+    const ttlEstimateMs = idleTrusted && state.pttlMs > 0 && state.idleSeconds !== null ? state.pttlMs + state.idleSeconds * 1000 : null;
     const classification = classifyLock({
       value: state.type === "string" ? (decoded.value ?? decoded.preview) : null,
       pttlMs: state.pttlMs,
@@ -367,9 +447,11 @@ async function describeStates(sql: postgres.Sql, config: LockConfig, states: Raw
     });
     return {
       key: state.key,
+      keyRaw: state.keyRaw,
       type: state.type,
       ...decoded,
       pttlMs: state.pttlMs,
+      seenAtMs: state.seenAtMs,
       idleSeconds: state.idleSeconds,
       mapping,
       run,
@@ -399,64 +481,109 @@ export async function walkLocks(
     : config.patterns.filter((p, i) => !config.patterns.slice(0, i).some((earlier) => coveredBy(p, earlier)));
   if (options.pattern && !patterns.length) throw new Error(`not a configured lock pattern: ${options.pattern}`);
   const maxKeys = options.maxKeys ?? config.maxKeys;
+  const maxScanCalls = options.maxScanCalls ?? DEFAULT_MAX_SCAN_CALLS;
+  const timeBudgetMs = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
   const scanCount = options.scanCount ?? DEFAULT_SCAN_COUNT;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const pipelineKeys = Math.min(options.pipelineKeys ?? DEFAULT_PIPELINE_KEYS, batchSize);
   const nodes = await masters(redis);
   const stats: WalkStats = {
     patterns,
     nodes: nodes.map(nodeName),
     examined: 0,
     capped: false,
+    stoppedBy: null,
+    unfinishedPatterns: [],
+    keyspaceKeys: 0,
     maxKeys,
+    maxScanCalls,
     scanCalls: 0,
     pipelines: 0,
     sqlQueries: 0,
     idleCountsConsoleReads: false,
     durationMs: 0,
   };
-  for (const node of nodes) if (!(await readWithoutTouching(node))) stats.idleCountsConsoleReads = true;
+  for (const node of nodes) {
+    if (!(await readWithoutTouching(node))) stats.idleCountsConsoleReads = true;
+    stats.keyspaceKeys += await node.dbsize();
+  }
 
   // SCAN may return a key twice (while the table rehashes), and patterns may overlap.
   const seen = new Set<string>();
-  const flush = async (node: Redis, keys: string[]) => {
+  const flush = async (node: Redis, keys: Buffer[]) => {
     if (!keys.length) return;
-    const states = await readOnNode(node, keys, options.onRedisCall);
-    stats.pipelines++;
-    const { entries, queries } = await describeStates(sql, config, states);
+    const { states, pipelines } = await readOnNode(node, keys, options.onRedisCall, pipelineKeys);
+    stats.pipelines += pipelines;
+    const { entries, queries } = await describeStates(sql, config, states, !stats.idleCountsConsoleReads);
     stats.sqlQueries += queries;
     await onBatch(entries);
   };
 
-  outer: for (const pattern of patterns) {
-    for (const node of nodes) {
-      let cursor = "0";
-      let pending: string[] = [];
-      do {
-        const [next, keys] = await timed(options.onRedisCall, "SCAN", nodeName(node), (r) => r[1].length, () => node.scan(cursor, "MATCH", pattern, "COUNT", scanCount));
-        stats.scanCalls++;
-        cursor = next;
-        for (const key of keys) {
-          if (seen.has(key)) continue;
-          if (stats.examined >= maxKeys) {
-            stats.capped = true;
-            break;
-          }
-          seen.add(key);
-          stats.examined++;
-          pending.push(key);
-          if (pending.length >= batchSize) {
-            await flush(node, pending);
-            pending = [];
-          }
-        }
-        if (stats.capped) {
-          await flush(node, pending);
+  // One SCAN cursor per pattern and node, advanced in turn (round robin), each taking at most its share
+  // of maxKeys until the others are done: when a limit stops the walk, every pattern has had its share,
+  // rather than the first pattern everything and the last nothing. Keys a SCAN call returned beyond a
+  // walk's share wait in its `carry` for its next turn, so none is skipped.
+  const walks = patterns.flatMap((pattern) =>
+    nodes.map((node) => ({ pattern, node, cursor: "0", atEnd: false, carry: [] as Buffer[], examined: 0, pending: [] as Buffer[] })),
+  );
+  const finished = (w: (typeof walks)[number]) => w.atEnd && w.carry.length === 0;
+  const stop = (why: NonNullable<WalkStats["stoppedBy"]>) => {
+    stats.capped = true;
+    stats.stoppedBy = why;
+  };
+  let share = Math.ceil(maxKeys / walks.length);
+  outer: while (walks.some((w) => !finished(w))) {
+    let progressed = false;
+    for (const w of walks) {
+      if (stats.examined >= maxKeys) break;
+      if (finished(w) || w.examined >= share) continue;
+      progressed = true;
+      if (!w.carry.length) {
+        if (stats.scanCalls >= maxScanCalls) {
+          stop("scan_calls");
           break outer;
         }
-      } while (cursor !== "0");
-      await flush(node, pending);
+        if (performance.now() - started >= timeBudgetMs) {
+          stop("time");
+          break outer;
+        }
+        // The binary form: keys are bytes, and a key that is not UTF-8 must not be decoded (and mangled).
+        const [next, keys] = await timed(options.onRedisCall, "SCAN", nodeName(w.node), (r) => r[1].length, () => w.node.scanBuffer(w.cursor, "MATCH", w.pattern, "COUNT", scanCount));
+        stats.scanCalls++;
+        w.cursor = next.toString();
+        w.atEnd = w.cursor === "0";
+        w.carry = keys;
+      }
+      while (w.carry.length && w.examined < share && stats.examined < maxKeys) {
+        const key = w.carry.shift()!;
+        const id = key.toString("latin1"); // one character per byte: the same bytes, the same id
+        if (seen.has(id)) continue;
+        seen.add(id);
+        stats.examined++;
+        w.examined++;
+        w.pending.push(key);
+        if (w.pending.length >= batchSize) {
+          await flush(w.node, w.pending);
+          w.pending = [];
+        }
+      }
+      if (finished(w)) {
+        await flush(w.node, w.pending);
+        w.pending = [];
+      }
+    }
+    if (stats.examined >= maxKeys && walks.some((w) => !finished(w))) {
+      stop("keys");
+      break;
+    }
+    if (!progressed) {
+      // Every open walk used its share: split what is left of maxKeys among them.
+      const open = walks.filter((w) => !finished(w));
+      share += Math.max(1, Math.ceil((maxKeys - stats.examined) / open.length));
     }
   }
+  for (const w of walks) await flush(w.node, w.pending);
+  stats.unfinishedPatterns = [...new Set(walks.filter((w) => !finished(w)).map((w) => w.pattern))];
   stats.durationMs = performance.now() - started;
   return stats;
 }
@@ -488,11 +615,20 @@ export async function listLocks(redis: RedisClient, sql: postgres.Sql, config: L
  * The current state of specific keys, described exactly as the inventory describes them; null for a key
  * that no longer exists. Keys outside every configured pattern are never read (the caller refuses them).
  */
-export async function inspectLocks(redis: RedisClient, sql: postgres.Sql, config: LockConfig, keys: string[]): Promise<Map<string, LockEntry | null>> {
-  const wanted = [...new Set(keys)].filter((key) => isInventoried(config, key));
-  const out = new Map<string, LockEntry | null>(wanted.map((key) => [key, null]));
+export async function inspectLocks(
+  redis: RedisClient,
+  sql: postgres.Sql,
+  config: LockConfig,
+  keys: Array<string | Buffer>,
+): Promise<Map<string, LockEntry | null>> {
+  // Keyed by the key as shown (displayBytes); text keys are their own text.
+  const byId = new Map(keys.map((key) => (typeof key === "string" ? Buffer.from(key, "utf8") : key)).map((raw) => [raw.toString("latin1"), raw]));
+  const wanted = [...byId.values()].filter((raw) => isInventoried(config, raw));
+  const out = new Map<string, LockEntry | null>(wanted.map((raw) => [displayBytes(raw), null]));
   if (!wanted.length) return out;
-  const { entries } = await describeStates(sql, config, await readKeys(redis, wanted));
+  let idleTrusted = true;
+  for (const node of await masters(redis)) if (!(await readWithoutTouching(node))) idleTrusted = false;
+  const { entries } = await describeStates(sql, config, await readKeys(redis, wanted), idleTrusted);
   for (const entry of entries) out.set(entry.key, entry);
   return out;
 }

@@ -8,7 +8,7 @@ import { blankAsUnset } from "@/lib/params/fields";
 import { lockClasses } from "./classify";
 import type { RedisClient } from "./commands";
 import type { LockConfig } from "./config";
-import { MAX_VALUE_BYTES } from "./inventory";
+import { displayBytes, MAX_VALUE_BYTES } from "./inventory";
 import { describeOutcome, releaseInventoriedLock, releaseSelectedLocks, type BulkItem, type ReleaseOutcome } from "./release";
 
 /**
@@ -20,40 +20,80 @@ import { describeOutcome, releaseInventoriedLock, releaseSelectedLocks, type Bul
 /** Bulk releases carry at most this many locks; the screen refuses to select more. */
 export const MAX_BULK_RELEASE = 200;
 
-const lockKey = z.string().min(1, "is required").max(4096, "is too long");
-// The exact value seen: a value the console can release is at most MAX_VALUE_BYTES of UTF-8.
-const valueSeen = z.string().max(MAX_VALUE_BYTES, "is longer than the console releases");
+const MAX_KEY_BYTES = 4096;
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64");
+
+/**
+ * One lock as seen on screen (LockRef, lib/locks/view.ts): key and value as base64 of their exact bytes,
+ * the class, and the PTTL and read time that let the release tell a lock set again with the same value.
+ */
+const lockRef = z
+  .object({
+    key: base64,
+    value: base64,
+    class: z.enum(lockClasses),
+    pttlMs: z.number().int().min(-1).optional(),
+    seenAt: z.number().int().positive().optional(),
+  })
+  .transform((ref, ctx) => {
+    const keyRaw = Buffer.from(ref.key, "base64");
+    const value = Buffer.from(ref.value, "base64");
+    if (keyRaw.length === 0 || keyRaw.length > MAX_KEY_BYTES) {
+      ctx.addIssue({ code: "custom", path: ["key"], message: `must be 1 to ${MAX_KEY_BYTES} bytes` });
+      return z.NEVER;
+    }
+    // As shown and audited: the text, or the bytes escaped when the key is binary.
+    const key = displayBytes(keyRaw);
+    if (value.length > MAX_VALUE_BYTES) {
+      ctx.addIssue({ code: "custom", path: ["value"], message: "is longer than the console releases" });
+      return z.NEVER;
+    }
+    if ((ref.pttlMs === undefined) !== (ref.seenAt === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["seenAt"], message: "pttlMs and seenAt go together" });
+      return z.NEVER;
+    }
+    const seen = ref.pttlMs === undefined || ref.seenAt === undefined ? null : { pttlMs: ref.pttlMs, atMs: ref.seenAt };
+    return { key, keyRaw, value, class: ref.class, seen };
+  });
+
+/** A form field holds the LockRef as JSON; the JSON API passes the object. */
+const lockRefField = z.preprocess((text) => {
+  if (typeof text !== "string") return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}, lockRef);
+
 const reason = optionalReason;
 
 export const releaseLockSchema = z.object({
-  key: lockKey,
-  value: valueSeen,
-  class: z.enum(lockClasses),
+  lock: lockRefField,
   reason,
-  confirmKey: z.preprocess(blankAsUnset, z.string().max(4096).optional()),
+  confirmKey: z.preprocess(blankAsUnset, z.string().max(MAX_KEY_BYTES).optional()),
   expireLease: z.preprocess(blankAsUnset, z.literal("on").optional()).transform((v) => v === "on"),
   leaseToken: z.preprocess(blankAsUnset, z.uuid("must be a lease token (uuid)").optional()),
 });
 
-const bulkItem = z.preprocess(
-  (text) => {
-    if (typeof text !== "string") return text;
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  },
-  z.object({ key: lockKey, value: valueSeen, class: z.enum(lockClasses) }, { error: "each lock must be {key, value, class}" }),
-);
-
 export const releaseLocksSchema = z.object({
   lock: z.preprocess(
     (value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]),
-    z.array(bulkItem).min(1, "select at least one lock").max(MAX_BULK_RELEASE, `at most ${MAX_BULK_RELEASE} locks at a time`),
+    z.array(lockRefField).min(1, "select at least one lock").max(MAX_BULK_RELEASE, `at most ${MAX_BULK_RELEASE} locks at a time`),
   ),
   reason,
 });
+
+/** A lock reference from plain text key and value (tests, and API callers that send text). */
+export function textLockRef(input: { key: string; value: string; class: string; pttlMs?: number; seenAt?: number }) {
+  return {
+    key: Buffer.from(input.key, "utf8").toString("base64"),
+    value: Buffer.from(input.value, "utf8").toString("base64"),
+    class: input.class,
+    ...(input.pttlMs !== undefined ? { pttlMs: input.pttlMs } : {}),
+    ...(input.seenAt !== undefined ? { seenAt: input.seenAt } : {}),
+  };
+}
 
 /** Redis or Postgres failing mid-release: say so plainly; whether the script ran is for the page to show. */
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
@@ -76,8 +116,15 @@ export function lockOperations(deps: { redis: () => RedisClient; config: () => L
     name: "lock.release",
     role: "operator",
     schema: releaseLockSchema,
-    target: (input) => ({ type: "lock", id: input.key }),
-    precondition: (input) => ({ value: input.value, class: input.class, leaseToken: input.leaseToken ?? null, expireLease: input.expireLease }),
+    target: (input) => ({ type: "lock", id: input.lock.key }),
+    precondition: (input) => ({
+      value: displayBytes(input.lock.value),
+      class: input.lock.class,
+      pttlSeen: input.lock.seen?.pttlMs ?? null,
+      seenAt: input.lock.seen ? new Date(input.lock.seen.atMs).toISOString() : null,
+      leaseToken: input.leaseToken ?? null,
+      expireLease: input.expireLease,
+    }),
     reason: (input) => input.reason,
     run: async (input, ctx) => {
       const outcome = await guarded(() =>
@@ -86,9 +133,11 @@ export function lockOperations(deps: { redis: () => RedisClient; config: () => L
           ctx.sql,
           deps.config(),
           {
-            key: input.key,
-            valueSeen: input.value,
-            classSeen: input.class,
+            key: input.lock.key,
+            keyRaw: input.lock.keyRaw,
+            valueSeen: input.lock.value,
+            classSeen: input.lock.class,
+            seen: input.lock.seen,
             reason: input.reason,
             confirmKey: input.confirmKey ?? null,
             expireLease: input.expireLease,
@@ -97,7 +146,7 @@ export function lockOperations(deps: { redis: () => RedisClient; config: () => L
           { actor: actorName(ctx), requestId: ctx.requestId },
         ),
       );
-      const { message, detail } = describeOutcome(input.key, input.value, outcome);
+      const { message, detail } = describeOutcome(input.lock.key, input.lock.value, outcome);
       return outcome.result === "released" ? { outcome: "done", message, detail } : { outcome: "refused", message, detail };
     },
   };
@@ -112,10 +161,10 @@ export function lockOperations(deps: { redis: () => RedisClient; config: () => L
     role: "operator",
     schema: releaseLocksSchema,
     target: (input) => ({ type: "locks", id: `${input.lock.length} selected` }),
-    precondition: (input) => ({ locks: input.lock.map((l) => ({ key: l.key, value: l.value, class: l.class })) }),
+    precondition: (input) => ({ locks: input.lock.map((l) => ({ key: l.key, value: displayBytes(l.value), class: l.class, pttlSeen: l.seen?.pttlMs ?? null })) }),
     reason: (input) => input.reason,
     run: async (input, ctx) => {
-      const items: BulkItem[] = input.lock.map((l) => ({ key: l.key, valueSeen: l.value, classSeen: l.class }));
+      const items: BulkItem[] = input.lock.map((l) => ({ key: l.key, keyRaw: l.keyRaw, valueSeen: l.value, classSeen: l.class, seen: l.seen }));
       const tally: Record<ReleaseOutcome["result"], number> = { released: 0, changed: 0, gone: 0, refused: 0 };
       await guarded(() =>
         releaseSelectedLocks(
@@ -134,7 +183,7 @@ export function lockOperations(deps: { redis: () => RedisClient; config: () => L
               action: "lock.release",
               targetType: "lock",
               targetId: item.key,
-              precondition: { value: item.valueSeen, class: item.classSeen, bulk: ctx.requestId },
+              precondition: { value: displayBytes(item.valueSeen), class: item.classSeen, pttlSeen: item.seen?.pttlMs ?? null, bulk: ctx.requestId },
               outcome: outcome.result === "released" ? "done" : "refused",
               outcomeDetail: { message, ...detail },
               reason: input.reason,

@@ -6,7 +6,9 @@ import { performOperation } from "@/lib/ops/perform";
 import { useTestDatabase, useTestRedis } from "@/tests/helpers/db";
 import { lockWorld } from "@/tests/helpers/locks";
 import type { LockClass } from "./classify";
-import { lockOperations, releaseLockSchema, releaseLocksSchema } from "./operations";
+import { inspectLocks, listLocks } from "./inventory";
+import { lockOperations, releaseLockSchema, releaseLocksSchema, textLockRef } from "./operations";
+import { lockRefOf, toLockRow, typableKey } from "./view";
 
 const db = useTestDatabase();
 const testRedis = useTestRedis();
@@ -17,13 +19,26 @@ function setup() {
   const w = lockWorld(sql, redis, prefix);
   const ops = lockOperations({ redis: () => redis, config: () => w.config });
   const as = (name: string, role: Role = "operator") => ({ actor: { name, role, via: "console" as const }, requestId: randomUUID(), sql });
+  // As the screen posts it: the lock as a LockRef (base64 key and value, class, TTL seen) in one form field.
   const release = (
-    input: { key: string; value: string; class: LockClass; reason?: string; confirmKey?: string; expireLease?: "on"; leaseToken?: string },
+    input: { key: string; value: string; class: LockClass; pttlMs?: number; seenAt?: number; reason?: string; confirmKey?: string; expireLease?: "on"; leaseToken?: string },
     who = as("olga"),
-  ) => performOperation(ops.release, releaseLockSchema.parse(input), who);
-  const releaseMany = (locks: Array<{ key: string; value: string; class: LockClass }>, reason?: string, who = as("olga")) =>
-    performOperation(ops.releaseBulk, releaseLocksSchema.parse({ lock: locks.map((l) => JSON.stringify(l)), reason }), who);
-  return { sql, redis, prefix, w, as, release, releaseMany };
+  ) => {
+    const { key, value, class: lockClass, pttlMs, seenAt, ...rest } = input;
+    return performOperation(ops.release, releaseLockSchema.parse({ lock: JSON.stringify(textLockRef({ key, value, class: lockClass, pttlMs, seenAt })), ...rest }), who);
+  };
+  const releaseMany = (locks: Array<{ key: string; value: string; class: LockClass; pttlMs?: number; seenAt?: number }>, reason?: string, who = as("olga")) =>
+    performOperation(ops.releaseBulk, releaseLocksSchema.parse({ lock: locks.map((l) => JSON.stringify(textLockRef(l))), reason }), who);
+  /** The lock as the page shows it now (value bytes, PTTL, when read), ready to post back. */
+  const seenOnScreen = async (key: string) => {
+    const lock = (await inspectLocks(redis, sql, w.config, [key])).get(key);
+    if (!lock?.raw) throw new Error(`${key} is not releasable`);
+    const row = toLockRow(lock);
+    return { key, ref: lockRefOf({ ...row, valueBase64: lock.raw.toString("base64") }), class: lock.classification.class };
+  };
+  const releaseRef = (ref: string, extra: { reason?: string; confirmKey?: string } = {}, who = as("olga")) =>
+    performOperation(ops.release, releaseLockSchema.parse({ lock: ref, ...extra }), who);
+  return { sql, redis, prefix, w, as, release, releaseMany, seenOnScreen, releaseRef };
 }
 
 type AuditRow = { action: string; actor: string; target_id: string; outcome: string; precondition: Record<string, unknown>; outcome_detail: Record<string, unknown>; reason: string | null; request_id: string };
@@ -108,6 +123,17 @@ describe("releasing a lock from the console", () => {
     expect(await redis.exists(held.lockKey)).toBe(0);
   });
 
+  it("a held lock whose key has a line break is confirmed by typing it with \\n (a text field holds no line break)", async () => {
+    const { redis, w, release } = setup();
+    const held = await w.claimWithLock("send_email", "two\nlines");
+    const input = { key: held.lockKey, value: held.token, class: "held" as const, reason: "worker gone" };
+    expect(await release({ ...input, confirmKey: held.lockKey.replace("\n", " ") })).toMatchObject({ ok: false });
+    expect(await redis.get(held.lockKey)).toBe(held.token);
+    expect(typableKey(held.lockKey)).toBe(held.lockKey.replace("\n", "\\n"));
+    expect(await release({ ...input, confirmKey: typableKey(held.lockKey) })).toMatchObject({ ok: true });
+    expect(await redis.exists(held.lockKey)).toBe(0);
+  });
+
   it("a lock that became held since the page loaded is refused, even though the value is the same", async () => {
     const { redis, w, release } = setup();
     const paused = await w.claimWithLock("send_email", "paused-worker");
@@ -138,6 +164,144 @@ describe("releasing a lock from the console", () => {
   });
 });
 
+describe("a lock set again with the same value since the page loaded", () => {
+  it("is left alone: the TTL seen, run down, tells the new holder's lock from the one on screen", async () => {
+    const { sql, redis, w, seenOnScreen, releaseRef } = setup();
+    const key = w.key("lock:order:77");
+    await redis.set(key, "processing", "PX", 300_000);
+    await redis.pexpire(key, 120_000); // the first holder has been at it a while
+    const seen = await seenOnScreen(key);
+    // The stuck lock goes away and a new worker takes the order with the same shared value.
+    await redis.del(key);
+    await redis.set(key, "processing", "EX", 300, "NX");
+
+    const result = await releaseRef(seen.ref);
+    expect(result).toMatchObject({ ok: false, message: expect.stringContaining("set again or extended") });
+    expect(await redis.get(key)).toBe("processing");
+    const [row] = await auditRows(sql);
+    expect(row).toMatchObject({ outcome: "refused", precondition: { value: "processing", pttlSeen: expect.any(Number) }, outcome_detail: { result: "changed", ttlChanged: expect.anything() } });
+  });
+
+  it("is left alone when it had no TTL on screen and has one now, or the other way round", async () => {
+    const { redis, w, seenOnScreen, releaseRef } = setup();
+    const noTtl = w.key("task:legacy-1");
+    await redis.set(noTtl, "1");
+    const seenNoTtl = await seenOnScreen(noTtl);
+    await redis.set(noTtl, "1", "EX", 600);
+    const withTtl = w.key("task:legacy-2");
+    await redis.set(withTtl, "1", "EX", 600);
+    const seenWithTtl = await seenOnScreen(withTtl);
+    await redis.set(withTtl, "1");
+
+    expect(await releaseRef(seenNoTtl.ref)).toMatchObject({ ok: false });
+    expect(await releaseRef(seenWithTtl.ref)).toMatchObject({ ok: false });
+    expect(await redis.exists(noTtl, withTtl)).toBe(2);
+  });
+
+  it("is refused in a bulk release too, while an untouched lock with the same value is released", async () => {
+    const { redis, w, seenOnScreen, releaseMany } = setup();
+    const [a, b] = [w.key("lock:job:a"), w.key("lock:job:b")];
+    await redis.set(a, "1", "PX", 200_000);
+    await redis.set(b, "1", "PX", 200_000);
+    const seenA = await seenOnScreen(a);
+    const seenB = await seenOnScreen(b);
+    await redis.set(b, "1", "PX", 300_000); // b taken again
+    const parse = (ref: string) => {
+      const { pttlMs, seenAt } = JSON.parse(ref) as { pttlMs: number; seenAt: number };
+      return { pttlMs, seenAt };
+    };
+    const result = await releaseMany([
+      { key: a, value: "1", class: seenA.class, ...parse(seenA.ref) },
+      { key: b, value: "1", class: seenB.class, ...parse(seenB.ref) },
+    ]);
+    expect(result).toMatchObject({ ok: true, message: expect.stringContaining("1 released, 1 changed") });
+    expect(await redis.exists(a)).toBe(0);
+    expect(await redis.get(b)).toBe("1");
+  });
+
+  it("an untouched lock, with or without a TTL, is released with the TTL seen", async () => {
+    const { redis, w, seenOnScreen, releaseRef } = setup();
+    const withTtl = w.key("lock:order:78");
+    await redis.set(withTtl, "processing", "EX", 300);
+    const noTtl = w.key("task:legacy-3");
+    await redis.set(noTtl, "1");
+    const seen = [await seenOnScreen(withTtl), await seenOnScreen(noTtl)];
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const lock of seen) expect(await releaseRef(lock.ref)).toMatchObject({ ok: true });
+    expect(await redis.exists(withTtl, noTtl)).toBe(0);
+  });
+});
+
+describe("keys and values a form would change, or that are not text", () => {
+  it("releases a key and a value containing a line break exactly as read", async () => {
+    const { redis, w, seenOnScreen, releaseRef } = setup();
+    const key = w.key("lock:multi\nline");
+    await redis.set(key, "held by\r\nworker 3", "EX", 300);
+    const seen = await seenOnScreen(key);
+    expect(seen.ref).not.toMatch(/[\r\n]/); // survives a browser's CRLF normalisation of form fields
+    expect(await releaseRef(seen.ref)).toMatchObject({ ok: true });
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  it("releases binary values, a leading BOM and U+0000 by their exact bytes, and never a look-alike", async () => {
+    const { sql, redis, w, seenOnScreen, releaseRef } = setup();
+    const binary = w.key("lock:bin");
+    await redis.set(binary, Buffer.from([0xff, 0x00, 0xfe, 0x41]), "EX", 300);
+    const bom = w.key("lock:bom");
+    await redis.set(bom, "\uFEFFprocessing", "EX", 300);
+    const nul = w.key("lock:nul");
+    await redis.set(nul, "a\u0000b", "EX", 300);
+    const seen = await Promise.all([binary, bom, nul].map(seenOnScreen));
+
+    // The same text without the BOM is a different value: nothing deleted.
+    const noBom = JSON.stringify({ ...(JSON.parse(seen[1]!.ref) as object), value: Buffer.from("processing").toString("base64") });
+    expect(await releaseRef(noBom)).toMatchObject({ ok: false, message: expect.stringContaining("changed") });
+
+    for (const lock of seen) expect(await releaseRef(lock.ref)).toMatchObject({ ok: true });
+    expect(await redis.exists(binary, bom, nul)).toBe(0);
+
+    // A refusal that shows a U+0000 value now there is audited too (escaped: jsonb cannot hold U+0000).
+    const changed = w.key("lock:nul-changed");
+    await redis.set(changed, "a\u0000b", "EX", 300);
+    const before = await seenOnScreen(changed);
+    await redis.set(changed, "c\u0000d", "KEEPTTL");
+    expect(await releaseRef(before.ref)).toMatchObject({ ok: false, message: expect.stringContaining("now holds") });
+    const rows = await auditRows(sql);
+    expect(rows.at(-1)).toMatchObject({ target_id: changed, outcome: "refused", outcome_detail: { result: "changed", current: { value: "c\\x00d" } } });
+  });
+});
+
+describe("keys that are not UTF-8 text", () => {
+  it("are listed by their exact bytes (shown escaped) and released by them", async () => {
+    const { sql, redis, prefix, w, releaseRef } = setup();
+    const binary = Buffer.concat([Buffer.from(`${prefix}lock:bin-`), Buffer.from([0xff, 0xfe, 0x00])]);
+    const withNul = Buffer.from(`${prefix}lock:nul-\u0000-key`);
+    // Decoded as UTF-8, this key would be a different key: "…bin-\uFFFD\uFFFD\u0000".
+    const lookAlike = Buffer.from(binary.toString("utf8"));
+    await redis.set(binary, "worker-1-token-abcdef", "EX", 300);
+    await redis.set(withNul, "worker-2-token-abcdef", "EX", 300);
+    await redis.set(lookAlike, "someone-else-entirely", "EX", 300);
+
+    const { locks } = await listLocks(redis, sql, w.config);
+    const shown = locks.find((l) => l.keyRaw.equals(binary));
+    expect(shown).toMatchObject({ key: `${prefix}lock:bin-\\xff\\xfe\\x00`, value: "worker-1-token-abcdef", mapping: null, notReleasable: null });
+    const nul = locks.find((l) => l.keyRaw.equals(withNul));
+    expect(nul?.key).toBe(`${prefix}lock:nul-\\x00-key`);
+
+    for (const lock of [shown!, nul!]) {
+      const row = toLockRow(lock);
+      expect(await releaseRef(lockRefOf({ ...row, valueBase64: row.valueBase64! }))).toMatchObject({ ok: true });
+    }
+    expect(await redis.exists(binary, withNul)).toBe(0);
+    expect(await redis.get(lookAlike)).toBe("someone-else-entirely");
+    const audited = await auditRows(sql);
+    expect(audited.map((r) => [r.target_id, r.outcome])).toEqual([
+      [`${prefix}lock:bin-\\xff\\xfe\\x00`, "done"],
+      [`${prefix}lock:nul-\\x00-key`, "done"],
+    ]);
+  });
+});
+
 describe("expiring the run's lease with the release", () => {
   it("ends the lease by CAS on the token seen, with a run_events row, when the worker is gone", async () => {
     const { sql, redis, w, release } = setup();
@@ -165,19 +329,71 @@ describe("expiring the run's lease with the release", () => {
     expect(takeover).toMatchObject({ outcome: "claimed", previousStatus: "running" });
   });
 
-  it("leaves the lease alone when the run was claimed again under another token", async () => {
-    const { sql, w, release } = setup();
+  it("refuses to end the CURRENT holder's lease through an earlier holder's lock (token_mismatch), deletes nothing, and audits it", async () => {
+    const { sql, redis, w, release } = setup();
     const first = await w.claimWithLock("transcode_file", "retaken", { ttlMs: 3_600_000 });
     await w.expireLease(first.runId);
+    // Another worker claimed the run again and is working on it now, under a new token.
     const second = await w.ledger.claimRun({ task: "transcode_file", key: "retaken", payload: { key: "retaken" }, leaseMs: 60_000 });
-    expect(second.outcome).toBe("claimed");
+    if (second.outcome !== "claimed") throw new Error("expected a claim");
+    const liveToken = second.lease.token;
 
-    // The operator saw the old lock (now token_mismatch) and the old lease token.
-    const result = await release({ key: first.lockKey, value: first.token, class: "token_mismatch", expireLease: "on", leaseToken: first.token });
-    expect(result).toMatchObject({ ok: true, message: expect.stringContaining("lease was left alone") });
-    const [run] = await sql<{ live: boolean }[]>`SELECT lease_expires_at > now() AS live FROM idem.task_runs WHERE id = ${first.runId}`;
-    expect(run?.live).toBe(true);
+    // The screen shows the old lock as token_mismatch, and its run with the live holder's token.
+    for (const leaseToken of [liveToken, first.token]) {
+      const result = await release({
+        key: first.lockKey,
+        value: first.token,
+        class: "token_mismatch",
+        reason: "cleanup",
+        confirmKey: first.lockKey,
+        expireLease: "on",
+        leaseToken,
+      });
+      expect(result).toMatchObject({ ok: false, message: expect.stringContaining("Not released") });
+    }
+    expect(await redis.get(first.lockKey)).toBe(first.token);
+    const [run] = await sql<{ live: boolean; token: string }[]>`SELECT lease_expires_at > now() AS live, lease_token::text AS token FROM idem.task_runs WHERE id = ${first.runId}`;
+    expect(run).toEqual({ live: true, token: liveToken });
     expect(await sql`SELECT 1 FROM idem.run_events WHERE run_id = ${first.runId} AND kind = 'lease_expired_by_operator'`).toHaveLength(0);
+    const rows = await auditRows(sql);
+    expect(rows.map((r) => [r.outcome, r.outcome_detail.why])).toEqual([
+      ["refused", "lease_not_this_locks"],
+      ["refused", "lease_not_this_locks"],
+    ]);
+  });
+
+  it("refuses a lease token that is not the held lock's own value, and a foreign lock's lease, even with the key typed and a reason", async () => {
+    const { sql, redis, w, release } = setup();
+    const held = await w.claimWithLock("transcode_file", "mine", { leaseMs: 3_600_000 });
+    const other = await w.claimWithLock("transcode_file", "someone-elses", { leaseMs: 3_600_000 });
+    const confirmed = { class: "held" as const, reason: "worker gone", expireLease: "on" as const };
+
+    expect(await release({ ...confirmed, key: held.lockKey, value: held.token, confirmKey: held.lockKey, leaseToken: other.token })).toMatchObject({ ok: false });
+    // A foreign key mapped by a template to a live run: its value ("processing") is no lease token.
+    const charge = await w.claimWithLock("charge_invoice", "77", { leaseMs: 3_600_000 });
+    const foreign = w.key("lock:order:77");
+    await redis.set(foreign, "processing", "EX", 300);
+    expect(await release({ ...confirmed, key: foreign, value: "processing", confirmKey: foreign, leaseToken: charge.token })).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("only the Idem SDK's own locks"),
+    });
+
+    expect(await redis.get(held.lockKey)).toBe(held.token);
+    expect(await redis.get(foreign)).toBe("processing");
+    const live = await sql<{ id: string }[]>`SELECT id FROM idem.task_runs WHERE lease_expires_at > now() ORDER BY id`;
+    expect(live.map((r) => Number(r.id))).toEqual([held.runId, other.runId, charge.runId]);
+  });
+
+  it("refuses to end a lease when the lock was not seen held, even if the token is right", async () => {
+    const { sql, redis, w, release } = setup();
+    const paused = await w.claimWithLock("send_email", "seen-stale", { leaseMs: 3_600_000 });
+    await w.expireLease(paused.runId);
+    const seen = { key: paused.lockKey, value: paused.token, class: "stale" as const, expireLease: "on" as const, leaseToken: paused.token };
+    await w.ledger.heartbeat(paused.lease); // the worker woke up: the lease is live again
+    expect(await release({ ...seen, reason: "x", confirmKey: paused.lockKey })).toMatchObject({ ok: false, message: expect.stringContaining("Reload") });
+    expect(await redis.get(paused.lockKey)).toBe(paused.token);
+    const [run] = await sql<{ live: boolean }[]>`SELECT lease_expires_at > now() AS live FROM idem.task_runs WHERE id = ${paused.runId}`;
+    expect(run?.live).toBe(true);
   });
 });
 
@@ -226,7 +442,7 @@ describe("bulk release", () => {
   });
 
   it("refuses more than 200 locks, and an empty selection, before doing anything", () => {
-    const many = Array.from({ length: 201 }, (_, i) => JSON.stringify({ key: `k${i}`, value: "v", class: "stale" }));
+    const many = Array.from({ length: 201 }, (_, i) => JSON.stringify(textLockRef({ key: `k${i}`, value: "v", class: "stale" })));
     expect(releaseLocksSchema.safeParse({ lock: many }).success).toBe(false);
     expect(releaseLocksSchema.safeParse({}).success).toBe(false);
     expect(releaseLocksSchema.safeParse({ lock: "not json" }).success).toBe(false);

@@ -11,6 +11,12 @@ describe("lock settings in the environment", () => {
       "task:{id}",
     ]);
   });
+  it("patterns must start with a fixed prefix: a bare * would make every key a releasable lock", () => {
+    expect(() => parseEnv({ IDEM_LOCK_PATTERNS: "lock:*,*" })).toThrow(/IDEM_LOCK_PATTERNS: "\*" does not start with a fixed prefix/);
+    expect(() => parseEnv({ IDEM_LOCK_PATTERNS: "?ession:*" })).toThrow(/IDEM_LOCK_PATTERNS/);
+    expect(() => parseEnv({ IDEM_LOCK_PATTERNS: "[a-z]*" })).toThrow(/IDEM_LOCK_PATTERNS/);
+    expect(parseEnv({ IDEM_LOCK_PATTERNS: "lock:*, task:*" }).IDEM_LOCK_PATTERNS).toEqual(["lock:*", "task:*"]);
+  });
   it("the scan cap is bounded", () => {
     expect(parseEnv({}).IDEM_LOCK_SCAN_MAX_KEYS).toBe(10_000);
     expect(() => parseEnv({ IDEM_LOCK_SCAN_MAX_KEYS: "5" })).toThrow(/IDEM_LOCK_SCAN_MAX_KEYS/);

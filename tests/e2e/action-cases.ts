@@ -125,6 +125,10 @@ async function captureCreateToken(page: Page): Promise<CapturedAction> {
   return captureAction(page, () => tokens.createToken(`authz-${tag()}`, "viewer"));
 }
 
+/** A lock as the Locks screen posts it (LockRef, lib/locks/view.ts): key and value as base64 bytes. */
+const orphanedLockRef = (key: string, value: string) =>
+  JSON.stringify({ key: Buffer.from(key).toString("base64"), value: Buffer.from(value).toString("base64"), class: "orphaned" });
+
 export const actionCases: ActionCase[] = [
   {
     name: "run.retry",
@@ -252,11 +256,11 @@ export const actionCases: ActionCase[] = [
     textFields: ["reason"],
     async target(seeds) {
       const lock = await lockTarget(seeds);
-      return { fields: { requestId: requestId(), key: lock.key, value: lock.value, class: "orphaned", reason: "" }, effect: lock.effect };
+      return { fields: { requestId: requestId(), lock: orphanedLockRef(lock.key, lock.value), reason: "" }, effect: lock.effect };
     },
     async refusable(seeds) {
       const lock = await lockTarget(seeds);
-      return { key: lock.key, value: "not-the-value", class: "orphaned" };
+      return { lock: orphanedLockRef(lock.key, "not-the-value") };
     },
     async capture(page, seeds) {
       const lock = await lockTarget(seeds);
@@ -275,11 +279,11 @@ export const actionCases: ActionCase[] = [
     textFields: ["reason"],
     async target(seeds) {
       const lock = await lockTarget(seeds);
-      return { fields: { requestId: requestId(), lock: [JSON.stringify({ key: lock.key, value: lock.value, class: "orphaned" })], reason: "" }, effect: lock.effect };
+      return { fields: { requestId: requestId(), lock: [orphanedLockRef(lock.key, lock.value)], reason: "" }, effect: lock.effect };
     },
     async refusable(seeds) {
       const lock = await lockTarget(seeds);
-      return { lock: [JSON.stringify({ key: lock.key, value: "not-the-value", class: "orphaned" })] };
+      return { lock: [orphanedLockRef(lock.key, "not-the-value")] };
     },
     async capture(page, seeds) {
       const lock = await lockTarget(seeds);

@@ -285,6 +285,9 @@ test("locks: listed with their value; a release with the wrong value is 409 and 
   };
   expect(listed.locks).toEqual([expect.objectContaining({ key, value, class: "orphaned" })]);
   expect(listed.counts.orphaned).toBe(1);
+  // Counts are per class before the class filter, as on the screen.
+  const heldOnly = (await (await api().get(`/api/v1/locks?q=${encodeURIComponent(key)}&class=held`, { headers: as("viewer") })).json()) as typeof listed;
+  expect(heldOnly).toMatchObject({ locks: [], counts: { orphaned: 1, held: 0 } });
   await expectError(await api().get("/api/v1/locks?class=sticky", { headers: as("viewer") }), 400, "VALIDATION", "query.class");
 
   const release = (headers: Record<string, string>, body: object) => api().post("/api/v1/locks/release", { headers, data: { key, class: "orphaned", ...body } });

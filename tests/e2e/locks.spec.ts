@@ -10,13 +10,14 @@ import { lockKeyFor } from "@/lib/locks/locks";
 import { createRedis } from "@/lib/redis";
 import { attachScreenshot, expect, signedInAs, state, test } from "./fixtures";
 import { LoginPage } from "./pages/login.page";
+import { AuditPage } from "./pages/audit.page";
 import { LocksPage } from "./pages/locks.page";
 import playwrightConfig from "../../playwright.config";
 
 /**
- * The Locks screen on the demo console: the crashed worker's stuck lock, guarded release, the audit
- * row. Rows each test needs are written here through Redis and the SDK (unique keys per test), so the
- * tests do not depend on the demo's numbers.
+ * The Locks screen on the demo console: the crashed worker's stuck lock (the demo's own), guarded
+ * release, the audit row. Other rows each test needs are written here through Redis and the SDK (unique
+ * keys per test), so the tests do not depend on the demo's numbers.
  */
 const SDK_PREFIX = "idem:lock:";
 /** The task of the demo's crashed worker (scripts/demo/scenarios.ts), a transcode killed mid-run. */
@@ -45,21 +46,19 @@ async function claimWithLock(task: string, key: string, options: { leaseMs?: num
 
 /**
  * The stuck lock the demo's crashed worker left (scripts/demo/scenarios.ts): a run still `running` with
- * an expired lease whose SDK lock holds its lease token. If the demo did not make one, one is made the
- * same way: a run whose worker died holding a one-hour lock.
+ * an expired lease whose SDK lock holds its lease token. The demo must have made it: this test is the
+ * proof that the demo's stuck lock is found, so it never makes its own.
  */
-async function stuckLock(): Promise<{ lockKey: string; value: string; runId: number; fromDemo: boolean }> {
+async function demoStuckLock(): Promise<{ lockKey: string; value: string; runId: number } | null> {
   const candidates = await sql<{ id: string; task_name: string; idempotency_key: string; lease_token: string }[]>`
     SELECT id, task_name, idempotency_key, lease_token::text AS lease_token FROM idem.task_runs
     WHERE status = 'running' AND lease_expires_at < now() AND source <> 'e2e' AND task_name = ${DEMO_CRASHED_TASK}
     ORDER BY id`;
   for (const run of candidates) {
     const lockKey = lockKeyFor(run.task_name, run.idempotency_key, SDK_PREFIX);
-    if ((await redis.get(lockKey)) === run.lease_token) return { lockKey, value: run.lease_token, runId: Number(run.id), fromDemo: true };
+    if ((await redis.get(lockKey)) === run.lease_token) return { lockKey, value: run.lease_token, runId: Number(run.id) };
   }
-  const own = await claimWithLock(DEMO_CRASHED_TASK, `e2e-crashed-${tag()}`);
-  await sql`UPDATE idem.task_runs SET lease_expires_at = now() - interval '5 minutes' WHERE id = ${own.runId}`;
-  return { lockKey: own.lockKey, value: own.token, runId: own.runId, fromDemo: false };
+  return null;
 }
 
 async function auditFor(key: string) {
@@ -68,8 +67,10 @@ async function auditFor(key: string) {
 }
 
 test("the crashed worker's stuck lock is found, released only after confirmation, and audited", async ({ page }, testInfo) => {
-  const stuck = await stuckLock();
-  testInfo.annotations.push({ type: "stuck lock", description: `${stuck.lockKey} (${stuck.fromDemo ? "left by the demo's crashed worker" : "made by the test"})` });
+  const found = await demoStuckLock();
+  expect(found, "the demo's crashed transcode worker left its run running with an expired lease and its lock in Redis").not.toBeNull();
+  const stuck = found!;
+  testInfo.annotations.push({ type: "stuck lock", description: `${stuck.lockKey}, left by the demo's crashed worker` });
   const locks = new LocksPage(page);
 
   await locks.goto();
@@ -103,6 +104,101 @@ test("the crashed worker's stuck lock is found, released only after confirmation
   expect(await auditFor(stuck.lockKey)).toEqual([
     expect.objectContaining({ actor: "operator", outcome: "done", precondition: expect.objectContaining({ value: stuck.value, class: "stale" }) }),
   ]);
+
+  // The audit entry, as an operator finds it on the Audit screen.
+  const audit = new AuditPage(page);
+  await audit.goto({ action: "lock.release" });
+  const entry = audit.rowsFor(`lock:${stuck.lockKey}`, "lock.release");
+  await expect(entry).toHaveCount(1);
+  await expect(entry).toHaveAttribute("data-outcome", "done");
+  await expect(entry).toContainText("operator");
+  await expect(entry).toContainText("transcode worker crashed mid-run");
+  await attachScreenshot(page, testInfo, "locks-audit-entry");
+});
+
+test("a key and value with line breaks are released exactly, one by one and in bulk", async ({ page }, testInfo) => {
+  const id = tag();
+  // Browsers rewrite "\n" in form fields to "\r\n": sent as text, these could never be matched.
+  const single = { key: `lock:e2e-nl-${id}:a\nb`, value: "held by\nworker 3" };
+  const bulk = [
+    { key: `lock:e2e-nl-${id}:c\r\nd`, value: "x\ny" },
+    { key: `lock:e2e-nl-${id}:e`, value: "line one\nline two" },
+  ];
+  for (const lock of [single, ...bulk]) await redis.set(lock.key, lock.value, "EX", 600);
+  const locks = new LocksPage(page);
+  await locks.goto({ q: `e2e-nl-${id}` });
+
+  await locks.releaseButton(single.key).click();
+  await expect(locks.dialog().getByLabel("Value to compare")).toContainText("worker 3");
+  await attachScreenshot(page, testInfo, "locks-newline-dialog");
+  await locks.confirm("Release lock").click();
+  await expect(locks.toast()).toContainText("Released");
+  expect(await redis.exists(single.key)).toBe(0);
+
+  for (const lock of bulk) await locks.selectCheckbox(lock.key).check();
+  await locks.bulkBar().getByRole("button", { name: "Release 2 selected" }).click();
+  await locks.confirm("Release 2 locks").click();
+  await expect(locks.toast()).toContainText("2 selected: 2 released");
+  expect(await redis.exists(...bulk.map((l) => l.key))).toBe(0);
+  expect((await auditFor(single.key)).map((r) => r.outcome)).toEqual(["done"]);
+});
+
+test("a held lock whose key has a line break is confirmed by typing the line break as \\n", async ({ page }, testInfo) => {
+  const held = await claimWithLock("send_email", `e2e-held-nl-${tag()}\nsecond-line`);
+  const locks = new LocksPage(page);
+  await locks.goto({ q: "e2e-held-nl-" });
+  await locks.releaseButton(held.lockKey).click();
+  const confirm = locks.confirm("Release held lock");
+  await locks.reason().fill("worker gone");
+  await locks.typedKey().fill(held.lockKey.replace("\n", " "));
+  await expect(confirm).toBeDisabled();
+  await locks.typedKey().fill(held.lockKey.replace("\n", "\\n"));
+  await expect(confirm).toBeEnabled();
+  await attachScreenshot(page, testInfo, "locks-held-newline-confirm");
+  await confirm.click();
+  await expect(locks.toast()).toContainText("Released");
+  expect(await redis.exists(held.lockKey)).toBe(0);
+});
+
+test("the pattern filter scans one pattern, and the class chips count the view", async ({ page }, testInfo) => {
+  const id = tag();
+  const [orphanA, orphanB, noTtl] = [`lock:e2e-cnt-${id}:a`, `lock:e2e-cnt-${id}:b`, `task:e2e-cnt-${id}`];
+  await redis.set(orphanA, `unique-holder-${id}-a`, "EX", 600);
+  await redis.set(orphanB, `unique-holder-${id}-b`, "EX", 600);
+  await redis.set(noTtl, "1");
+  // Another library's lock, kept in a hash with no TTL: listed, and the row says why it cannot be released here.
+  const hash = `lock:e2e-cnt-${id}:redisson`;
+  await redis.hset(hash, "8d3c:1", "1");
+  const held = await claimWithLock("send_email", `e2e-cnt-${id}`);
+  const locks = new LocksPage(page);
+
+  await locks.goto({ q: `e2e-cnt-${id}` });
+  for (const key of [orphanA, orphanB, noTtl, hash, held.lockKey]) await expect(locks.row(key)).toBeVisible();
+  await expect(locks.row(hash)).toContainText("Not releasable here");
+  await expect(locks.row(hash)).toContainText("not a string");
+  await expect(locks.row(hash).getByRole("button", { name: "Release", exact: true })).toHaveCount(0);
+  await expect(locks.classCount("All")).toHaveText("5");
+  await expect(locks.classCount("orphaned")).toHaveText("2");
+  await expect(locks.classCount("no TTL")).toHaveText("2");
+  await expect(locks.classCount("held")).toHaveText("1");
+  await expect(locks.classCount("stale")).toHaveText("0");
+
+  // A class filter narrows the rows, not the counts.
+  await locks.classChip("orphaned").click();
+  await expect(page).toHaveURL(/class=orphaned/);
+  await expect(locks.row(noTtl)).toBeHidden();
+  await expect(locks.row(orphanA)).toBeVisible();
+  await expect(locks.classCount("no TTL")).toHaveText("2");
+
+  await locks.goto({ q: `e2e-cnt-${id}` });
+  await locks.filterByPattern("task:*");
+  await expect(page).toHaveURL(/pattern=task%3A\*/);
+  await expect(locks.row(noTtl)).toBeVisible();
+  for (const key of [orphanA, orphanB, hash, held.lockKey]) await expect(locks.row(key)).toBeHidden();
+  await expect(locks.classCount("All")).toHaveText("1");
+  await expect(locks.classCount("orphaned")).toHaveText("0");
+  await attachScreenshot(page, testInfo, "locks-pattern-filter");
+  await redis.del(noTtl, hash, held.lockKey);
 });
 
 test("a release is refused, and the new state shown, when the lock changed after the page loaded", async ({ page }, testInfo) => {
@@ -175,6 +271,32 @@ test("bulk release takes exactly the ticked locks, after confirming the list", a
   expect(await redis.exists(...keys)).toBe(0);
   expect(await redis.get(spared)).toBe("holder-spared");
   for (const key of keys) expect(await auditFor(key)).toEqual([expect.objectContaining({ outcome: "done" })]);
+});
+
+test("in a big Redis that is mostly not locks, a page view stops at its SCAN budget and says it is partial", async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const id = tag();
+  // The console's own Redis in this run (a private redis-server child): 300,000 keys that are not locks,
+  // more than one view's 500 SCAN calls × COUNT 500 visit for each pattern.
+  const filler = `e2e-cache-${id}:`;
+  for (let start = 0; start < 300_000; start += 10_000) {
+    const pipeline = redis.pipeline();
+    for (let i = start; i < start + 10_000; i++) pipeline.set(`${filler}${i}`, "x", "EX", 600);
+    await pipeline.exec();
+  }
+  try {
+    const locks = new LocksPage(page);
+    await locks.goto();
+    const partial = page.getByTestId("partial-view");
+    await expect(partial).toContainText("Partial view");
+    await expect(partial).toContainText(/stopped (at 500 SCAN calls|at this view's time limit)/);
+    await expect(partial).toContainText("idem:lock:*");
+    await attachScreenshot(page, testInfo, "locks-partial-view");
+  } finally {
+    for (let start = 0; start < 300_000; start += 10_000) {
+      await redis.unlink(...Array.from({ length: 10_000 }, (_, i) => `${filler}${start + i}`));
+    }
+  }
 });
 
 test("a view with no matching locks says so", async ({ page }, testInfo) => {

@@ -111,16 +111,32 @@ async function Inventory({ query, config, canRelease }: { query: LocksQuery; con
             Examined {inventory.examined.toLocaleString("en-US")} {inventory.examined === 1 ? "key" : "keys"} under {inventory.patterns.length}{" "}
             {inventory.patterns.length === 1 ? "pattern" : "patterns"} on {inventory.nodes.length} Redis {inventory.nodes.length === 1 ? "node" : "masters"} in{" "}
             {Math.round(inventory.durationMs)} ms ({inventory.scanCalls} SCAN calls).
-            {inventory.idleCountsConsoleReads ? " Idle times count this console's own reads too (Redis before 7.2)." : ""}
+            {inventory.idleCountsConsoleReads
+              ? " Idle times count this console's own reads too (Redis before 7.2 has no CLIENT NO-TOUCH), so the “TTL shorter than p99” check is off: it would warn about locks whose TTL is fine."
+              : ""}
           </>
         }
         actions={<LockFilters query={query} patterns={config.patterns} />}
         bodyClassName="p-0"
       >
         {inventory.capped && (
-          <p role="status" className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">
-            Stopped after the first {inventory.maxKeys.toLocaleString("en-US")} keys so the scan stays cheap for Redis: there are more. Choose a pattern to
-            see the rest (IDEM_LOCK_SCAN_MAX_KEYS raises the limit).
+          <p role="status" data-testid="partial-view" className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">
+            <strong>Partial view:</strong> examined {inventory.examined.toLocaleString("en-US")} matching {inventory.examined === 1 ? "key" : "keys"} in{" "}
+            {inventory.scanCalls.toLocaleString("en-US")}{" "}
+            SCAN calls over a Redis of about {inventory.keyspaceKeys.toLocaleString("en-US")} keys, then stopped{" "}
+            {inventory.stoppedBy === "keys"
+              ? `at ${inventory.maxKeys.toLocaleString("en-US")} keys (IDEM_LOCK_SCAN_MAX_KEYS)`
+              : inventory.stoppedBy === "scan_calls"
+                ? `at ${inventory.maxScanCalls.toLocaleString("en-US")} SCAN calls`
+                : "at this view's time limit"}
+            , so one page view costs Redis a bounded amount of work. Not walked to the end:{" "}
+            {inventory.unfinishedPatterns.map((p, i) => (
+              <span key={p}>
+                {i > 0 ? ", " : ""}
+                <code className="font-mono text-xs">{p}</code>
+              </span>
+            ))}
+            . Counts cover what was examined; locks may be missing. Choose a pattern to see more of it.
           </p>
         )}
         {matching.length > MAX_ROWS && (

@@ -1,7 +1,5 @@
 import type { Locator, Page } from "@playwright/test";
 
-const cssString = (text: string) => text.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
-
 export class LocksPage {
   constructor(private readonly page: Page) {}
 
@@ -18,8 +16,12 @@ export class LocksPage {
     return this.page.getByRole("region", { name: "Locks" });
   }
 
+  /**
+   * Found by the key's bytes in base64: an HTML parser turns a CR LF in a server-rendered attribute
+   * into LF, so a key with line breaks cannot be matched by its text in data-lock-key.
+   */
   row(key: string): Locator {
-    return this.page.locator(`tr[data-lock-key="${cssString(key)}"]`);
+    return this.page.locator(`tr[data-lock-key-base64="${Buffer.from(key, "utf8").toString("base64")}"]`);
   }
 
   releaseButton(key: string) {
@@ -32,6 +34,17 @@ export class LocksPage {
 
   selectCheckbox(key: string) {
     return this.row(key).getByRole("checkbox");
+  }
+
+  /** The chip's count: the number of locks of that class in the view (before the class filter). */
+  classCount(label: string) {
+    return this.classChip(label).locator("span.tabular-nums");
+  }
+
+  async filterByPattern(pattern: string) {
+    const form = this.page.getByRole("search", { name: "Filter locks" });
+    await form.getByLabel("Pattern").selectOption(pattern);
+    await form.getByRole("button", { name: "Filter" }).click();
   }
 
   classChip(label: string) {

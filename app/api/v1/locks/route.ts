@@ -17,13 +17,19 @@ export const GET = apiRoute({
   query: locksParams.schema,
   handler: async ({ sql, query }) => {
     const inventory = await listLocks(getRedis(), sql, consoleLockConfig(), { pattern: query.pattern });
-    const locks = inventory.locks.filter((lock) => matchesQuery(lock, query.q)).filter((lock) => !query.class || lock.classification.class === query.class);
-    const counts = Object.fromEntries(lockClasses.map((c) => [c, locks.filter((lock) => lock.classification.class === c).length]));
+    const inQuery = inventory.locks.filter((lock) => matchesQuery(lock, query.q));
+    // Counts per class before the class filter, as on the screen: what the other classes hold too.
+    const counts = Object.fromEntries(lockClasses.map((c) => [c, inQuery.filter((lock) => lock.classification.class === c).length]));
+    const locks = inQuery.filter((lock) => !query.class || lock.classification.class === query.class);
     return {
       locks: locks.map(toLockRow),
       counts,
       examined: inventory.examined,
       capped: inventory.capped,
+      stoppedBy: inventory.stoppedBy,
+      unfinishedPatterns: inventory.unfinishedPatterns,
+      keyspaceKeys: inventory.keyspaceKeys,
+      scanCalls: inventory.scanCalls,
       maxKeys: inventory.maxKeys,
       patterns: inventory.patterns,
     };

@@ -14,8 +14,11 @@ import { childMessageSchema, type ChildConfig, type ChildMessage } from "./crash
  *
  * - crashed: a transcode worker (a real child process) killed mid-run. Its run stays `running` with an
  *   expired lease, and its one-hour Redis lock stays with it: the stuck lock.
- * - orphaned: a payment worker (a real child process) killed after committing its run but before
- *   releasing its lock: a lock whose run is finished.
+ * - unreleased: a payment worker (a real child process) killed after committing its run but before
+ *   releasing its lock: a lock whose run is finished (the screen's `stale`).
+ * - orphaned: an SDK lock with no run at all: a worker took the Redis lock (the fast path comes before
+ *   the ledger's claim) and died before its claim reached Postgres. Having no run to remember it by, it
+ *   is put back by every start that does not find it.
  * - noTtl: an SDK-style lock with no expiry, left by an old worker build that took it with a bare SET;
  *   its run failed.
  * - foreign locks written by other code, in the shapes such code uses.
@@ -26,7 +29,7 @@ import { childMessageSchema, type ChildConfig, type ChildMessage } from "./crash
  * had written).
  */
 export interface LockScenario {
-  name: "crashed" | "orphaned" | "noTtl";
+  name: "crashed" | "unreleased" | "orphaned" | "noTtl";
   task: string;
   key: string;
   lockKey: string;
@@ -80,7 +83,7 @@ function scenarioSpecs(tag: string): Record<LockScenario["name"], ScenarioSpec> 
       source: "sqs",
       workerName: "media-7d41-3",
     },
-    orphaned: {
+    unreleased: {
       task: "charge_invoice",
       key: `charge:in_1Q${tag}`,
       payload: {
@@ -100,6 +103,13 @@ function scenarioSpecs(tag: string): Record<LockScenario["name"], ScenarioSpec> 
       payload: { eventId: `evt_1Q${tag}`, event: "invoice.paid", endpoint: "https://hooks.example.com/idem/events", objectId: "obj_in7Qm2Lk9Vb3", bodyBytes: 1874 },
       source: "bullmq",
       workerName: "hooks-legacy-1",
+    },
+    orphaned: {
+      task: "send_email",
+      key: `receipt:in_1Q${tag}`,
+      payload: {},
+      source: "celery",
+      workerName: "mailer-5c2e",
     },
   };
 }
@@ -178,7 +188,7 @@ async function restoreLock(redis: RedisClient, lockKey: string, token: string, t
 
 async function ensureChildScenario(
   options: ScenarioOptions,
-  name: "crashed" | "orphaned",
+  name: "crashed" | "unreleased",
   spec: ScenarioSpec,
   stuckStatus: string,
 ): Promise<LockScenario> {
@@ -250,6 +260,23 @@ async function ensureNoTtlScenario(options: ScenarioOptions, spec: ScenarioSpec)
   return scenario;
 }
 
+/** An SDK lock whose run never reached the ledger: the value is a lease token no run holds. */
+async function ensureOrphanScenario(options: ScenarioOptions, spec: ScenarioSpec): Promise<LockScenario> {
+  const lockKey = lockKeyFor(spec.task, spec.key, options.lockPrefix);
+  const scenario: LockScenario = { name: "orphaned", task: spec.task, key: spec.key, lockKey, runId: null, runStatus: null, lockPresent: false, action: "none" };
+  const run = await runByKey(options.sql, spec.task, spec.key);
+  if (run) {
+    // Someone submitted the key since: the lock now belongs to a run's story, not to this scenario.
+    scenario.runId = run.id;
+    scenario.runStatus = run.status;
+    scenario.action = "resolved";
+  } else if ((await options.redis.set(lockKey, randomUUID(), "PX", LOCK_TTL_MS, "NX")) === "OK") {
+    scenario.action = "created";
+  }
+  scenario.lockPresent = (await options.redis.exists(lockKey)) === 1;
+  return scenario;
+}
+
 /** Other code's locks: each written the way that code writes it, and only if it is not there already. */
 async function ensureForeignLocks(options: ScenarioOptions): Promise<ScenarioReport["foreignLocks"]> {
   const p = options.foreignLockPrefix;
@@ -264,11 +291,12 @@ async function ensureForeignLocks(options: ScenarioOptions): Promise<ScenarioRep
 export async function ensureLockScenarios(options: ScenarioOptions): Promise<ScenarioReport> {
   const specs = scenarioSpecs(await scenarioTag(options.sql));
   // The two child processes start in parallel: booting tsx is most of their time.
-  const [crashed, orphaned, noTtl, foreignLocks] = await Promise.all([
+  const [crashed, unreleased, orphaned, noTtl, foreignLocks] = await Promise.all([
     ensureChildScenario(options, "crashed", specs.crashed, "running"),
-    ensureChildScenario(options, "orphaned", specs.orphaned, "succeeded"),
+    ensureChildScenario(options, "unreleased", specs.unreleased, "succeeded"),
+    ensureOrphanScenario(options, specs.orphaned),
     ensureNoTtlScenario(options, specs.noTtl),
     ensureForeignLocks(options),
   ]);
-  return { scenarios: [crashed, orphaned, noTtl], foreignLocks };
+  return { scenarios: [crashed, unreleased, orphaned, noTtl], foreignLocks };
 }

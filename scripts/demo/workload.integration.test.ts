@@ -117,10 +117,18 @@ describe("demo workload", () => {
     expect(await redis.pttl(crashed!.lockKey)).toBeGreaterThan(30 * 60_000);
 
     // The worker killed between its commit and its unlock: the lock outlives a finished run.
-    const orphaned = seed.scenarios?.scenarios.find((s) => s.name === "orphaned");
+    const unreleased = seed.scenarios?.scenarios.find((s) => s.name === "unreleased");
     const [finished] = await sql<{ status: string; token: string }[]>`
-      SELECT status, lease_token::text AS token FROM idem.task_runs WHERE id = ${orphaned!.runId}`;
-    expect(finished).toEqual({ status: "succeeded", token: await redis.get(orphaned!.lockKey) });
+      SELECT status, lease_token::text AS token FROM idem.task_runs WHERE id = ${unreleased!.runId}`;
+    expect(finished).toEqual({ status: "succeeded", token: await redis.get(unreleased!.lockKey) });
+
+    // An SDK lock whose run never reached the ledger: no run under its key at all.
+    const orphaned = seed.scenarios?.scenarios.find((s) => s.name === "orphaned");
+    expect(orphaned).toMatchObject({ action: "created", runId: null, lockPresent: true });
+    expect(orphaned!.lockKey.startsWith(options.lockPrefix)).toBe(true);
+    const noRun = await sql`SELECT 1 FROM idem.task_runs WHERE task_name = ${orphaned!.task} AND idempotency_key = ${orphaned!.key}`;
+    expect(noRun).toHaveLength(0);
+    expect(await redis.pttl(orphaned!.lockKey)).toBeGreaterThan(30 * 60_000);
 
     // The SDK-style lock with no expiry, whose run failed.
     const noTtl = seed.scenarios?.scenarios.find((s) => s.name === "noTtl");
@@ -133,7 +141,7 @@ describe("demo workload", () => {
     expect(await redis.ttl(`${options.foreignLockPrefix}${FOREIGN_LOCKS.order}`)).toBeGreaterThan(0);
     expect(await redis.pttl(`${options.foreignLockPrefix}${FOREIGN_LOCKS.task}`)).toBe(-1);
     expect(await redis.get(`${options.foreignLockPrefix}${FOREIGN_LOCKS.report}`)).toBe("1");
-    expect(seed.summary).toMatch(/^demo: [\d,]+ runs over \d+ days .* 3 stuck locks and 3 foreign locks in Redis$/);
+    expect(seed.summary).toMatch(/^demo: [\d,]+ runs over \d+ days .* 4 stuck locks and 3 foreign locks in Redis$/);
   });
 
   it("a later start only fills the time since, never moves or repeats history, and puts back lost locks", async () => {
@@ -152,7 +160,7 @@ describe("demo workload", () => {
     expect(later.backfill?.status).toBe("extended");
     expect(later.backfill?.submitted).toBeGreaterThan(0);
     expect(later.backfill!.submitted).toBeLessThan(seeded.backfill!.submitted / 5);
-    expect(later.scenarios?.scenarios.map((s) => s.action)).toEqual(["none", "none", "none"]);
+    expect(later.scenarios?.scenarios.map((s) => s.action)).toEqual(["none", "none", "none", "none"]);
     const ids = before.map((run) => run.id);
     const after = await options.sql<{ id: number; created_at: string }[]>`
       SELECT id::int, created_at::text FROM idem.task_runs WHERE id IN ${options.sql(ids)} ORDER BY id`;
@@ -182,9 +190,12 @@ describe("demo workload", () => {
     const values = await Promise.all(locks.map((key) => options.redis.get(key)));
     await options.redis.del(...locks);
     const restored = await seedDemo({ ...options, anchor: nextDay });
-    expect(restored.scenarios?.scenarios.map((s) => s.action)).toEqual(["restored", "restored", "restored"]);
-    expect(await Promise.all(locks.map((key) => options.redis.get(key)))).toEqual(values);
-    expect(await options.redis.pttl(locks[2]!)).toBe(-1);
+    // The orphan has no run to carry its token, so it comes back as a new lock (another value).
+    expect(restored.scenarios?.scenarios.map((s) => s.action)).toEqual(["restored", "restored", "created", "restored"]);
+    const back = await Promise.all(locks.map((key) => options.redis.get(key)));
+    expect([back[0], back[1], back[3]]).toEqual([values[0], values[1], values[3]]);
+    expect(back[2]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await options.redis.pttl(locks[3]!)).toBe(-1);
     expect(await tableCounts(options)).toEqual(counts);
   });
 

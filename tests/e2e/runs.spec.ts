@@ -191,10 +191,10 @@ test("exports the current filter as CSV, and refuses an anonymous export", async
   try {
     const response = await anonymous.get(`/runs/export?task=${seed.chargeTask}`);
     expect(response.status()).toBe(401);
-    expect(await response.json()).toEqual({ error: "Sign in to export runs." });
+    expect(await response.json()).toEqual({ error: { code: "UNAUTHENTICATED", message: "Sign in to export runs.", requestId: expect.any(String) } });
     const bad = await page.request.get(`/runs/export?format=xml`);
     expect(bad.status()).toBe(400);
-    expect(await bad.json()).toEqual({ error: "format: must be csv or json" });
+    expect(await bad.json()).toEqual({ error: { code: "VALIDATION", message: "format: must be csv or json", field: "query.format", requestId: expect.any(String) } });
   } finally {
     await anonymous.dispose();
   }

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { errorResponse } from "@/lib/api/route";
 import { getSession } from "@/lib/auth/current";
 import { getSql } from "@/lib/db";
 import { csvLine } from "@/lib/export/csv";
@@ -7,7 +9,6 @@ import { exportSchema, runsListSchema, toRunListQuery } from "@/lib/params/runs"
 
 export const dynamic = "force-dynamic";
 
-const json = (status: number, body: Record<string, unknown>) => Response.json(body, { status, headers: { "cache-control": "no-store" } });
 
 /**
  * GET /runs/export?<the runs list's filters>&format=csv|json&limit=N: the filtered runs as a download,
@@ -15,23 +16,25 @@ const json = (status: number, body: Record<string, unknown>) => Response.json(bo
  * by `limit` (default 10,000, at most 100,000). Signed-in users only.
  */
 export async function GET(request: Request) {
+  // Failures answer in the JSON API's error shape, so a script downloading exports reads one format.
+  const requestId = randomUUID();
   let session;
   try {
     session = await getSession();
   } catch {
-    return json(503, { error: "The ledger database is unreachable; try again when it is back." });
+    return errorResponse(503, "UNAVAILABLE", "The ledger database is unreachable; try again when it is back.", requestId);
   }
-  if (!session) return json(401, { error: "Sign in to export runs." });
+  if (!session) return errorResponse(401, "UNAUTHENTICATED", "Sign in to export runs.", requestId);
 
   const query = searchParamsToObject(new URL(request.url).searchParams);
   const { format: rawFormat, limit: rawLimit, ...filters } = query;
   const options = exportSchema.safeParse({ format: rawFormat, limit: rawLimit });
-  if (!options.success) return json(400, { error: describeIssue(options.error) });
+  if (!options.success) return errorResponse(400, "VALIDATION", describeIssue(options.error), requestId, ["query", ...(options.error.issues[0]?.path ?? []).map(String)].join("."));
   // The page's cursor and size do not apply: an export starts at the top of the filter.
   delete filters.cursor;
   delete filters.pageSize;
   const parsed = runsListSchema.safeParse(filters);
-  if (!parsed.success) return json(400, { error: describeIssue(parsed.error) });
+  if (!parsed.success) return errorResponse(400, "VALIDATION", describeIssue(parsed.error), requestId, ["query", ...(parsed.error.issues[0]?.path ?? []).map(String)].join("."));
 
   const { format, limit } = options.data;
   const runs = streamRuns(getSql(), toRunListQuery(parsed.data), limit);
@@ -41,7 +44,7 @@ export async function GET(request: Request) {
     head = await runs.next();
   } catch (error) {
     console.error("runs export failed", error);
-    return json(503, { error: "The export could not be read from the ledger; try again." });
+    return errorResponse(503, "UNAVAILABLE", "The export could not be read from the ledger; try again.", requestId);
   }
   const encoder = new TextEncoder();
   let first = true;

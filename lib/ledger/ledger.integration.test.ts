@@ -120,6 +120,24 @@ describe("runOnce under concurrency", () => {
   });
 });
 
+/**
+ * Starts `spec` on `paused`, whose task function then waits for `release` (a worker stopped mid-task);
+ * returns once the task is running. `signal()` is the lease-lost signal the task was given.
+ */
+async function startPausedRun(paused: ReturnType<typeof createLedger>, spec: Parameters<ReturnType<typeof createLedger>["runOnce"]>[0]) {
+  const started = gate();
+  const release = gate();
+  let given: AbortSignal | null = null;
+  const pausedRun = paused.runOnce(spec, async (ctx) => {
+    given = ctx.signal;
+    started.open();
+    await release.opened;
+    return "charged by the paused worker";
+  });
+  await started.opened;
+  return { pausedRun, release, signal: (): AbortSignal | null => given };
+}
+
 describe("leases and fencing", () => {
   it("a worker paused past its lease is taken over; its late completion is rejected and changes nothing", async () => {
     const { sql, connect } = db();
@@ -128,16 +146,7 @@ describe("leases and fencing", () => {
     const rescuer = createLedger({ sql: connect({ max: 1 }), workerId: "rescuer" });
     const spec = { task: "charge", key: "invoice-42", payload: { invoice: 42, cents: 1999 }, leaseMs: 300 };
 
-    const started = gate();
-    const release = gate();
-    let signal: AbortSignal | null = null;
-    const pausedRun = paused.runOnce(spec, async (ctx) => {
-      signal = ctx.signal;
-      started.open();
-      await release.opened;
-      return "charged by the paused worker";
-    });
-    await started.opened;
+    const { pausedRun, release, signal } = await startPausedRun(paused, spec);
 
     // Hold the paused worker's only connection: its heartbeats queue up, as in a stop-the-world pause.
     const held = await pausedPool.reserve();
@@ -149,8 +158,8 @@ describe("leases and fencing", () => {
     expect(rescued.outcome).toBe("executed");
 
     held.release();
-    await waitFor(() => signal?.aborted, { what: "the paused worker to learn it lost the lease" });
-    expect((signal as AbortSignal | null)?.reason).toBeInstanceOf(LeaseLostError);
+    await waitFor(() => signal()?.aborted, { what: "the paused worker to learn it lost the lease" });
+    expect(signal()?.reason).toBeInstanceOf(LeaseLostError);
     release.open();
     const late = await pausedRun.then(
       () => null,
@@ -184,16 +193,7 @@ describe("leases and fencing", () => {
     const paused = createLedger({ sql: connect({ max: 1 }), workerId: "paused-worker" });
     const rescuer = createLedger({ sql: connect({ max: 1 }), workerId: "rescuer" });
     const spec = { task: "charge", key: "invoice-43", payload: { invoice: 43, cents: 2999 }, leaseMs: 60_000 };
-    const started = gate();
-    const release = gate();
-    let signal: AbortSignal | null = null;
-    const pausedRun = paused.runOnce(spec, async (ctx) => {
-      signal = ctx.signal;
-      started.open();
-      await release.opened;
-      return "charged by the paused worker";
-    });
-    await started.opened;
+    const { pausedRun, release, signal } = await startPausedRun(paused, spec);
     // The pause outlasts the lease: its expiry passes while the worker is stopped.
     await sql`UPDATE idem.task_runs SET lease_expires_at = now() - interval '1 second' WHERE idempotency_key = 'invoice-43'`;
     await expect(rescuer.runOnce(spec, () => "charged by the rescuer")).resolves.toMatchObject({ outcome: "executed" });
@@ -203,7 +203,7 @@ describe("leases and fencing", () => {
       () => null,
       (error: unknown) => error,
     );
-    expect((signal as AbortSignal | null)?.aborted).toBe(false);
+    expect(signal()?.aborted).toBe(false);
     expect(late).toBeInstanceOf(LeaseLostError);
     expect((late as LeaseLostError).current).toMatchObject({ status: "succeeded", fencingToken: 2, leaseOwner: "rescuer" });
     const [run] = await sql`SELECT status, result, fencing_token, lease_owner FROM idem.task_runs WHERE idempotency_key = 'invoice-43'`;

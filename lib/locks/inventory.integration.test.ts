@@ -8,6 +8,16 @@ import { inspectLocks, listLocks, taskP99s, walkLocks, type LockEntry } from "./
 const db = useTestDatabase();
 const testRedis = useTestRedis();
 
+/** 25 finished charge_invoice runs that took ten minutes each (written directly: a test cannot wait that long), so the task's p99 is 10 minutes. */
+async function tenMinuteHistory(w: ReturnType<typeof lockWorld>) {
+  for (let i = 0; i < 25; i++) {
+    const run = await w.ledger.claimRun({ task: "charge_invoice", key: `hist-${i}`, payload: { i } });
+    if (run.outcome !== "claimed") throw new Error("claim");
+    await w.ledger.completeRun(run.lease, null);
+  }
+  await w.sql`UPDATE idem.task_runs SET started_at = finished_at - interval '10 minutes' WHERE task_name = 'charge_invoice'`;
+}
+
 const byKey = (locks: LockEntry[], key: string) => {
   const found = locks.find((l) => l.key === key);
   if (!found) throw new Error(`${key} not in the inventory: ${locks.map((l) => l.key).join(", ")}`);
@@ -87,12 +97,7 @@ describe("lock inventory: classification against real Redis and Postgres", () =>
     const { sql } = db();
     const { redis, prefix } = testRedis();
     const w = lockWorld(sql, redis, prefix);
-    for (let i = 0; i < 25; i++) {
-      const run = await w.ledger.claimRun({ task: "charge_invoice", key: `hist-${i}`, payload: { i } });
-      if (run.outcome !== "claimed") throw new Error("claim");
-      await w.ledger.completeRun(run.lease, null);
-    }
-    await sql`UPDATE idem.task_runs SET started_at = finished_at - interval '10 minutes' WHERE task_name = 'charge_invoice'`;
+    await tenMinuteHistory(w);
     // A lock given 15 minutes (above the p99 of 10), with 9 minutes left, that an earlier page view read
     // a moment ago: before 7.2 that read reset its idle time, so PTTL + idle says about 9 minutes.
     const key = w.key("lock:order:8");
@@ -114,13 +119,7 @@ describe("lock inventory: classification against real Redis and Postgres", () =>
     const { sql } = db();
     const { redis, prefix } = testRedis();
     const w = lockWorld(sql, redis, prefix);
-    for (let i = 0; i < 25; i++) {
-      const run = await w.ledger.claimRun({ task: "charge_invoice", key: `hist-${i}`, payload: { i } });
-      if (run.outcome !== "claimed") throw new Error("claim");
-      await w.ledger.completeRun(run.lease, null);
-    }
-    // Those runs took ten minutes each (written directly: the test cannot wait that long).
-    await sql`UPDATE idem.task_runs SET started_at = finished_at - interval '10 minutes' WHERE task_name = 'charge_invoice'`;
+    await tenMinuteHistory(w);
     await redis.set(w.key("lock:order:7"), "f0e1d2c3-b4a5-4968-8776-655443322110", "EX", 300);
 
     const { locks, idleCountsConsoleReads } = await listLocks(redis, sql, w.config);

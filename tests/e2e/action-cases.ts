@@ -455,6 +455,19 @@ export function captureSignIn(browser: Browser, baseURL: string): Promise<Captur
   );
 }
 
+/** The sign-out button's request, captured as the viewer (once per run). */
+export function captureSignOut(browser: Browser, baseURL: string): Promise<CapturedAction> {
+  return captureAs(
+    browser,
+    baseURL,
+    "viewer",
+    async (page) => {
+      await page.goto("/runs");
+      return captureAction(page, () => page.getByRole("button", { name: "Sign out" }).click());
+    },
+    "auth.sign_out",
+  );
+}
 
 /**
  * API tokens, created the way an admin does: the admin's "Create token" action, captured from the

@@ -5,8 +5,8 @@ import path from "node:path";
 import type { APIRequestContext, APIResponse } from "@playwright/test";
 import postgres from "postgres";
 import { createRedis } from "@/lib/redis";
-import { actionCases, actionExportsOnDisk, actionsTestedApart, captureAs, captureCase, captureSignIn, issueTokens, serverActionSource, type Seeds } from "./action-cases";
-import { captureAction, clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type Who } from "./action-replay";
+import { actionCases, actionExportsOnDisk, actionsTestedApart, captureCase, captureSignIn, captureSignOut, issueTokens, serverActionSource, type Seeds } from "./action-cases";
+import { clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type Who } from "./action-replay";
 import { expect, state, test } from "./fixtures";
 import { e2eLedger, uniqueTask } from "./ops-seed";
 import { E2E_ACCOUNTS, type E2ERole } from "./state";
@@ -365,16 +365,7 @@ test("sign-in and sign-out refuse a foreign Origin and a missing one, and change
   expect(signedIn.redirect).toMatch(/^\/(;|$)/);
   expect((await own.get("/api/v1/me")).status()).toBe(200);
 
-  const signOut = await captureAs(
-    browser,
-    state.baseURL,
-    "viewer",
-    async (page) => {
-      await page.goto("/runs");
-      return captureAction(page, () => page.getByRole("button", { name: "Sign out" }).click());
-    },
-    "auth.sign_out",
-  );
+  const signOut = await captureSignOut(browser, state.baseURL);
   for (const origin of ["https://evil.example", null]) {
     const result = await replayAction(own, signOut, { origin });
     expect(result.status, `sign-out with Origin ${origin}`).toBe(403);

@@ -6,8 +6,8 @@ import postgres from "postgres";
 import { hashPassword } from "@/lib/auth/password";
 import { createLedger, PayloadMismatchError } from "@/lib/ledger";
 import { createRedis } from "@/lib/redis";
-import { actionCases, captureAs, captureCase, captureSignIn, issueTokens, type Seeds } from "./action-cases";
-import { captureAction, clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type ReplayResult } from "./action-replay";
+import { actionCases, captureCase, captureSignIn, captureSignOut, issueTokens, type Seeds } from "./action-cases";
+import { clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type ReplayResult } from "./action-replay";
 import { attachScreenshot, expect, state, test } from "./fixtures";
 import { E2E_ACCOUNTS } from "./state";
 import { e2eLedger, failedRun, pendingRun, uniqueTask } from "./ops-seed";
@@ -509,16 +509,7 @@ test("sign-in: hostile input is refused with a clear message, and next= never le
 
 test("sign-in and sign-out: 10 MB, malformed and mistyped bodies are a 4xx, and nobody is signed in or out", async ({ browser }) => {
   const signIn = await captureSignIn(browser, state.baseURL);
-  const signOut = await captureAs(
-    browser,
-    state.baseURL,
-    "viewer",
-    async (page) => {
-      await page.goto("/runs");
-      return captureAction(page, () => page.getByRole("button", { name: "Sign out" }).click());
-    },
-    "auth.sign_out",
-  );
+  const signOut = await captureSignOut(browser, state.baseURL);
   const viewer = { username: "viewer", password: "idem-viewer" };
   // A session of its own, which a sign-out that got through would end.
   const own = await clientFor("anonymous");

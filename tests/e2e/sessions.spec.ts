@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { BrowserContext } from "@playwright/test";
+import type { BrowserContext, Page } from "@playwright/test";
 import postgres from "postgres";
 import { hashPassword } from "@/lib/auth/password";
 import { captureSignIn } from "./action-cases";
@@ -49,13 +49,18 @@ async function withCookie(token: string) {
   }
 }
 
-test("signing out ends the session on the server: the old cookie no longer works", async ({ page, context }) => {
+/** A new account signed in through the form: the session cookie's token. */
+async function signInNewAccount(page: Page, context: BrowserContext): Promise<string> {
   const user = await account();
   const login = new LoginPage(page);
   await login.goto();
   await login.signIn(user.username, user.password);
   await page.waitForURL("/");
-  const token = (await sessionOf(context))!;
+  return (await sessionOf(context))!;
+}
+
+test("signing out ends the session on the server: the old cookie no longer works", async ({ page, context }) => {
+  const token = await signInNewAccount(page, context);
   expect(token).toBeTruthy();
   expect(await stored(token)).toBe(true);
   expect(await withCookie(token)).toMatchObject({ me: 200, overview: 200 });
@@ -69,12 +74,7 @@ test("signing out ends the session on the server: the old cookie no longer works
 });
 
 test("an expired session sends the browser back to sign in, and the API refuses it", async ({ page, context }) => {
-  const user = await account();
-  const login = new LoginPage(page);
-  await login.goto();
-  await login.signIn(user.username, user.password);
-  await page.waitForURL("/");
-  const token = (await sessionOf(context))!;
+  const token = await signInNewAccount(page, context);
   // Twelve hours later, as far as the server is concerned (the browser's cookie is still there).
   await sql`UPDATE idem.sessions SET expires_at = now() - interval '1 second' WHERE id = ${createHash("sha256").update(token).digest("hex")}`;
   await page.goto("/runs");

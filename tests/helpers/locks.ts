@@ -34,5 +34,5 @@ export function lockWorld(sql: postgres.Sql, redis: RedisClient, prefix: string)
     await sql`UPDATE idem.task_runs SET lease_expires_at = now() - interval '1 second' WHERE id = ${runId}`;
   }
 
-  return { sdkPrefix, config, ledger, claimWithLock, expireLease, key: (name: string) => `${prefix}${name}` };
+  return { sql, sdkPrefix, config, ledger, claimWithLock, expireLease, key: (name: string) => `${prefix}${name}` };
 }

@@ -180,7 +180,7 @@ function routeOutcome(rule: RouteRule, credential: Credential): RouteOutcome {
     case "token":
       return credential.token === null ? { status: 401, code: "UNAUTHENTICATED" } : { status: 200 };
     case "session":
-      return credential.token === null && !anonymous ? { status: 200 } : { status: 401 };
+      return credential.token === null && !anonymous ? { status: 200 } : { status: 401, code: "UNAUTHENTICATED" };
     case "sso":
     case "absent":
       return { status: 404, code: "NOT_FOUND" };
@@ -207,13 +207,10 @@ test("every route handler answers each session and token as it must, with the AP
       const got: RouteOutcome = { status: response.status() };
       if (response.status() >= 400) {
         const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string; requestId?: string } | string } | null;
-        if (rule.route.startsWith("/api/")) {
-          const error = typeof body?.error === "object" ? body.error : null;
-          if (!error?.message || !error.requestId) failures.push(`${credential.label} ${rule.method} ${rule.path()}: no error shape in ${JSON.stringify(body)}`);
-          if (expected.code) got.code = error?.code;
-        } else if (typeof body?.error !== "string") {
-          failures.push(`${credential.label} ${rule.method} ${rule.path()}: no error message in ${JSON.stringify(body)}`);
-        }
+        // Every route handler, the console's export included, answers failures in the API's error shape.
+        const error = typeof body?.error === "object" ? body.error : null;
+        if (!error?.message || !error.requestId) failures.push(`${credential.label} ${rule.method} ${rule.path()}: no error shape in ${JSON.stringify(body)}`);
+        if (expected.code) got.code = error?.code;
       }
       if (JSON.stringify(got) !== JSON.stringify(expected)) {
         failures.push(`${credential.label} ${rule.method} ${rule.path()}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);

@@ -21,6 +21,7 @@ const servers = await resolveServers({
   redisUrl: env.REDIS_URL,
   redisBinary: env.IDEM_REDIS_SERVER_BIN,
   pathVariable: searchPath,
+  temporary: true,
   log,
 });
 

@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./postgres";
 import { startRedisServer, type RedisServerHandle } from "./redis";
@@ -25,6 +26,8 @@ export async function resolveServers(options: {
   pathVariable?: string;
   /** Take over servers a killed launcher left running on this data directory (and stop them at the end). */
   adopt?: boolean;
+  /** The data directory is scratch (a test run's): stop() removes it, so runs do not pile up in /tmp. */
+  temporary?: boolean;
   log?: (message: string) => void;
 }): Promise<Servers> {
   const log = options.log ?? (() => undefined);
@@ -52,6 +55,7 @@ export async function resolveServers(options: {
     redis,
     async stop() {
       await Promise.allSettled([redis?.stop(), pg?.stop()]);
+      if (options.temporary) await rm(options.dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import getPort from "get-port";
@@ -399,7 +399,8 @@ describe("Redis is only an accelerator", () => {
 
   it("Redis stopped mid-run: the run completes on Postgres alone and duplicates are still refused", async () => {
     const { sql } = db();
-    const server = await startRedisServer({ dir: await mkdtemp(path.join(tmpdir(), "idem-redis-")) });
+    const dir = await mkdtemp(path.join(tmpdir(), "idem-redis-"));
+    const server = await startRedisServer({ dir });
     const redis = createRedis(server.url);
     try {
       const ledger = createLedger({ sql, redis, workerId: "w", logger: { warn: () => undefined } });
@@ -425,6 +426,7 @@ describe("Redis is only an accelerator", () => {
     } finally {
       redis.disconnect();
       await server.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,13 +44,16 @@ const cases: Array<[pattern: string, text: string]> = [
 describe("globMatch", () => {
   let server: RedisServerHandle;
   let redis: Redis;
+  let dir = "";
   beforeAll(async () => {
-    server = await startRedisServer({ dir: await mkdtemp(path.join(tmpdir(), "idem-glob-")) });
+    dir = await mkdtemp(path.join(tmpdir(), "idem-glob-"));
+    server = await startRedisServer({ dir });
     redis = createRedis(server.url);
   });
   afterAll(async () => {
     redis?.disconnect();
     await server?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   // Redis is the specification: every case is checked against a real server's KEYS.

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -41,6 +41,7 @@ describe("getLock", () => {
     } finally {
       redis.disconnect();
       await server.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

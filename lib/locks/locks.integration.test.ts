@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -58,7 +58,8 @@ describe("Redis locks", () => {
   });
 
   it("scripts run by EVALSHA once loaded on the connection and survive a SCRIPT FLUSH (resent as EVAL once)", async () => {
-    const server = await startRedisServer({ dir: await mkdtemp(path.join(tmpdir(), "idem-redis-")) });
+    const dir = await mkdtemp(path.join(tmpdir(), "idem-redis-"));
+    const server = await startRedisServer({ dir });
     const redis = createRedis(server.url);
     try {
       const sha = createHash("sha1").update(RELEASE_LUA).digest("hex");
@@ -76,6 +77,7 @@ describe("Redis locks", () => {
     } finally {
       redis.disconnect();
       await server.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

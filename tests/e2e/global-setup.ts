@@ -42,6 +42,7 @@ export default async function globalSetup() {
   // redis-server child, because the demo writes fixed lock keys that parallel runs must not share.
   const servers = await resolveServers({
     dataDir: mkdtempSync(path.join(tmpdir(), "idem-e2e-")),
+    temporary: true,
     databaseUrl: env.DATABASE_URL,
     pathVariable: searchPath,
   });

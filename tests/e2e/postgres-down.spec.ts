@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import getPort from "get-port";
@@ -20,12 +20,14 @@ const root = path.resolve(import.meta.dirname, "../..");
 test.use(signedInAs("anonymous"));
 
 let pg: EmbeddedPostgresHandle;
+let scratch = "";
 let stopConsole: () => Promise<void> = async () => undefined;
 let baseURL = "";
 const viewer = { username: "pg-down-viewer", password: "pg-down-viewer-password" };
 
 test.beforeAll(async () => {
-  pg = await startEmbeddedPostgres({ dataDir: path.join(mkdtempSync(path.join(tmpdir(), "idem-pgdown-")), "pg") });
+  scratch = mkdtempSync(path.join(tmpdir(), "idem-pgdown-"));
+  pg = await startEmbeddedPostgres({ dataDir: path.join(scratch, "pg") });
   await migrateDatabase(pg.url);
   const servers = { DATABASE_URL: pg.url, REDIS_URL: state.redisUrl };
   const env = childProcessEnv(servers);
@@ -45,6 +47,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await stopConsole();
   await pg.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 test("with Postgres down every page and API route answers 503 with a clear message, and the console recovers by itself", async ({ page, request }, testInfo) => {

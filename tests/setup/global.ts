@@ -23,8 +23,10 @@ let template: string | null = null;
  * template (see tests/helpers/db.ts).
  */
 export async function setup(project: TestProject) {
+  const configured = Boolean(env.DATABASE_URL && env.REDIS_URL);
   servers = await resolveServers({
-    dataDir: env.DATABASE_URL && env.REDIS_URL ? env.IDEM_DATA_DIR : await mkdtemp(path.join(tmpdir(), "idem-vitest-")),
+    dataDir: configured ? env.IDEM_DATA_DIR : await mkdtemp(path.join(tmpdir(), "idem-vitest-")),
+    temporary: !configured,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     redisBinary: env.IDEM_REDIS_SERVER_BIN,

@@ -89,7 +89,10 @@ export async function startDemoWorkload(options: DemoWorkloadOptions): Promise<{
   const seed = await seedDemo({ sql, redis, databaseUrl: options.databaseUrl, redisUrl: options.redisUrl, lockPrefix, foreignLockPrefix, log: options.log, scale: options.scale });
   if (seed.backfill) options.log(describeBackfill(seed.backfill));
   for (const scenario of seed.scenarios?.scenarios ?? []) {
-    if (scenario.action === "created") options.log(`demo: ${scenario.name} scenario: run ${scenario.runId} (${scenario.task}), lock ${scenario.lockKey}`);
+    if (scenario.action === "created") {
+      const run = scenario.runId === null ? `no run (${scenario.task})` : `run ${scenario.runId} (${scenario.task})`;
+      options.log(`demo: ${scenario.name} scenario: ${run}, lock ${scenario.lockKey}`);
+    }
     if (scenario.action === "restored") options.log(`demo: ${scenario.name} scenario: put back lock ${scenario.lockKey} (the demo's Redis does not persist)`);
   }
   options.log(seed.summary);

@@ -73,7 +73,8 @@ async function readBody(request: Request, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function validationError(error: z.ZodError, where: string, requestId: string) {
+/** A 400 naming the first issue's field as `<where>.<path>` (e.g. query.limit). */
+export function validationError(error: z.ZodError, where: string, requestId: string) {
   const issue = error.issues[0];
   const field = [where, ...(issue?.path ?? []).map(String)].join(".");
   return errorResponse(400, "VALIDATION", describeIssue(error), requestId, field);

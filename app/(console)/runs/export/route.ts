@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { errorResponse } from "@/lib/api/route";
+import { errorResponse, validationError } from "@/lib/api/route";
 import { getSession } from "@/lib/auth/current";
 import { getSql } from "@/lib/db";
 import { csvLine } from "@/lib/export/csv";
 import { exportColumns, streamRuns, type ExportRow } from "@/lib/ledger/queries";
-import { describeIssue, searchParamsToObject } from "@/lib/params/registry";
+import { searchParamsToObject } from "@/lib/params/registry";
 import { exportSchema, runsListSchema, toRunListQuery } from "@/lib/params/runs";
 
 export const dynamic = "force-dynamic";
@@ -29,12 +29,12 @@ export async function GET(request: Request) {
   const query = searchParamsToObject(new URL(request.url).searchParams);
   const { format: rawFormat, limit: rawLimit, ...filters } = query;
   const options = exportSchema.safeParse({ format: rawFormat, limit: rawLimit });
-  if (!options.success) return errorResponse(400, "VALIDATION", describeIssue(options.error), requestId, ["query", ...(options.error.issues[0]?.path ?? []).map(String)].join("."));
+  if (!options.success) return validationError(options.error, "query", requestId);
   // The page's cursor and size do not apply: an export starts at the top of the filter.
   delete filters.cursor;
   delete filters.pageSize;
   const parsed = runsListSchema.safeParse(filters);
-  if (!parsed.success) return errorResponse(400, "VALIDATION", describeIssue(parsed.error), requestId, ["query", ...(parsed.error.issues[0]?.path ?? []).map(String)].join("."));
+  if (!parsed.success) return validationError(parsed.error, "query", requestId);
 
   const { format, limit } = options.data;
   const runs = streamRuns(getSql(), toRunListQuery(parsed.data), limit);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "@/lib/errors";
-import { assertJson, canonicalJson, findUnstorableText, fingerprintOf, pickFields, storableText, textProblem } from "./json";
+import { assertJson, canonicalJson, findUnstorableText, fingerprintOf, pickFields, storableText, textProblem, wellFormed } from "./json";
 
 describe("canonical JSON and fingerprints", () => {
   it("sorts keys at every depth and drops whitespace", () => {
@@ -67,5 +67,20 @@ describe("storableText", () => {
     expect(storableText("abcdef", 3)).toBe("abc… [3 more characters cut]");
     // "ab😀": cutting at 3 would split the pair, so the cut moves before it.
     expect(storableText("ab😀cd", 3)).toBe("ab… [4 more characters cut]");
+  });
+});
+
+describe("wellFormed", () => {
+  it("replaces lone surrogates and keeps pairs", () => {
+    expect(wellFormed("🔥 ok")).toBe("🔥 ok");
+    expect(wellFormed("a\uD83Db")).toBe("a\uFFFDb");
+    expect(wellFormed("\uDD25x\uD83D")).toBe("\uFFFDx\uFFFD");
+    let message = "";
+    try {
+      JSON.parse("🔥💥✅");
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(JSON.stringify(wellFormed(message))).not.toMatch(/\\ud8/i);
   });
 });

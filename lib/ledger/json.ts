@@ -20,12 +20,21 @@ export function textProblem(text: string): string | null {
 const UNPAIRED_SURROGATES = new RegExp(UNPAIRED_SURROGATE.source, "g");
 
 /**
+ * Text with every lone UTF-16 surrogate replaced by U+FFFD. Postgres refuses a lone surrogate in
+ * jsonb, and error messages can carry one (V8's JSON.parse quotes the offending code unit, so a
+ * payload starting with an emoji yields half of it): an audit row must never fail on its message.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(UNPAIRED_SURROGATES, "\uFFFD");
+}
+
+/**
  * Text made storable for a record the ledger must write whatever it holds (an error's message or
  * stack): U+0000 and unpaired surrogates become U+FFFD, and text over `maxChars` is cut (never inside
  * a surrogate pair) with a note of how much was dropped.
  */
 export function storableText(text: string, maxChars: number): string {
-  let out = text.replaceAll("\u0000", "\uFFFD").replace(UNPAIRED_SURROGATES, "\uFFFD");
+  let out = wellFormed(text.replaceAll("\u0000", "\uFFFD"));
   if (out.length > maxChars) {
     let cut = maxChars;
     if (/[\uD800-\uDBFF]/.test(out.charAt(cut - 1))) cut -= 1;

@@ -1,8 +1,7 @@
 import "server-only";
 import type postgres from "postgres";
-import type { Json } from "@/lib/ledger/json";
+import { wellFormed, type Json } from "@/lib/ledger/json";
 import { toOperatorAction, type OperatorAction } from "@/lib/ledger/rows";
-import { wellFormed } from "./text";
 
 export type ActionOutcome = "done" | "refused" | "error";
 

@@ -3,9 +3,8 @@ import type postgres from "postgres";
 import type { z } from "zod";
 import { hasRole, type Role } from "@/lib/auth/roles";
 import { isAppError } from "@/lib/errors";
-import { fingerprintOf, type Json } from "@/lib/ledger/json";
+import { fingerprintOf, wellFormed, type Json } from "@/lib/ledger/json";
 import type { OperatorAction } from "@/lib/ledger/rows";
-import { wellFormed } from "./text";
 import { claimRequestId, findActionsByRequest, recordOperatorAction, type ActionOutcome } from "./audit";
 
 /** Who is acting: a signed-in user in the console, or an API token. */

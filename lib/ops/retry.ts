@@ -1,11 +1,10 @@
 import "server-only";
 import type postgres from "postgres";
-import { assertJson, fingerprintOf, jsonByteLength, type Json } from "@/lib/ledger/json";
+import { assertJson, fingerprintOf, jsonByteLength, wellFormed, type Json } from "@/lib/ledger/json";
 import { PENDING_CHANNEL } from "@/lib/ledger/protocol";
 import type { RunStatus } from "@/lib/ledger/schema";
 import { KEY_MAX_BYTES, PAYLOAD_MAX_BYTES } from "@/lib/ledger/spec";
 import { ValidationError } from "@/lib/errors";
-import { wellFormed } from "./text";
 
 /**
  * Re-running a failed run. Its key is spent (a redelivery replays the failure), so a retry is a new

@@ -26,7 +26,7 @@ function queryParameters<S extends z.ZodObject>(schema: S, docs: { [K in keyof S
 
 const timeBound = "A relative time before now (`15m`, `24h`, `7d`) or an ISO 8601 date-time.";
 
-export const runsQuery = queryParameters(runsListSchema, {
+const runsQuery = queryParameters(runsListSchema, {
   q: str("Free search: a run id, or an exact key."),
   status: str("Status, or `stuck` (running with an expired lease).", { enum: [...runStatusFilters] }),
   task: str("Task name."),
@@ -43,7 +43,7 @@ export const runsQuery = queryParameters(runsListSchema, {
   pageSize: { description: "Rows per page.", schema: { type: "integer", minimum: 1, maximum: PAGE_SIZE_MAX, default: 50 } },
 });
 
-export const duplicatesQuery = queryParameters(duplicatesSchema, {
+const duplicatesQuery = queryParameters(duplicatesSchema, {
   view: str("`list` of attempts, or grouped by `keys` or `sources`.", { enum: [...duplicateViews], default: "list" }),
   outcome: str("Outcome.", { enum: [...duplicateOutcome.enumValues] }),
   task: str("Task name."),
@@ -55,7 +55,7 @@ export const duplicatesQuery = queryParameters(duplicatesSchema, {
   cursor: str("`nextCursor` from the previous page."),
 });
 
-export const locksQuery = queryParameters(locksParams.schema, {
+const locksQuery = queryParameters(locksParams.schema, {
   class: str("Lock class.", { enum: [...lockClasses] }),
   pattern: str("One of the configured SCAN patterns."),
   q: str("Substring of the key."),

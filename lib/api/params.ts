@@ -12,3 +12,8 @@ export const runIdParams = z.object({
     return id;
   }),
 });
+
+/** A run route's operation input: the run from the path, plus the body's fields. */
+export function runIdInput<B extends object>({ params, body }: { params: z.output<typeof runIdParams>; body: B }) {
+  return { runId: params.id, ...body };
+}

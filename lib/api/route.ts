@@ -177,7 +177,7 @@ export function apiOperation<S extends z.ZodType, B extends z.ZodType = z.ZodUnk
 }
 
 /** An operator action over the API: the same Operation the console's server action runs, audited the same way. */
-export function operationResponse<S extends z.ZodType>(operation: Operation<S>, input: z.output<S>, ctx: ApiContext<unknown, unknown, unknown>) {
+function operationResponse<S extends z.ZodType>(operation: Operation<S>, input: z.output<S>, ctx: ApiContext<unknown, unknown, unknown>) {
   return performOperation(operation, input, { actor: ctx.actor, requestId: ctx.requestId, sql: ctx.sql }).then((performed) => {
     if (performed.ok) {
       return Response.json(

@@ -1,4 +1,4 @@
-import { runIdParams } from "@/lib/api/params";
+import { runIdInput, runIdParams } from "@/lib/api/params";
 import { apiOperation, otherMethods } from "@/lib/api/route";
 import { abandonBody } from "@/lib/api/schemas";
 import { abandonOperation } from "@/lib/ops/run-operations";
@@ -10,7 +10,7 @@ export const POST = apiOperation({
   operation: abandonOperation,
   params: runIdParams,
   body: abandonBody,
-  input: ({ params, body }) => ({ runId: params.id, ...body }),
+  input: runIdInput,
 });
 
 export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

@@ -1,4 +1,4 @@
-import { runIdParams } from "@/lib/api/params";
+import { runIdInput, runIdParams } from "@/lib/api/params";
 import { apiOperation, otherMethods } from "@/lib/api/route";
 import { retryBody } from "@/lib/api/schemas";
 import { PAYLOAD_MAX_BYTES } from "@/lib/ledger/spec";
@@ -16,7 +16,7 @@ export const POST = apiOperation({
   params: runIdParams,
   body: retryBody,
   maxBodyBytes: PAYLOAD_MAX_BYTES + 16 * 1024,
-  input: ({ params, body }) => ({ runId: params.id, ...body }),
+  input: runIdInput,
 });
 
 export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

@@ -471,7 +471,9 @@ describe("Redis is only an accelerator", () => {
     const same = await b.runOnce({ task: "charge", key: "order-1", payload: { cents: 500 } }, () => "never");
     expect(same).toMatchObject({ outcome: "lock_contended" });
     finish.open();
-    await expect(first).resolves.toMatchObject({ outcome: "executed" });
+    const executed = await first;
+    expect(executed).toMatchObject({ outcome: "executed" });
+    expect(same).toEqual({ outcome: "lock_contended", runId: executed.outcome === "executed" ? executed.run.id : -1 });
 
     const dups = await sql`
       SELECT outcome, run_status, worker_id, source, payload FROM idem.duplicate_attempts ORDER BY id`;

@@ -450,7 +450,7 @@ export function createLedger(options: LedgerOptions) {
     const lock = await tryLock(lockKey, token, sub.leaseMs);
     if (lock === "contended") {
       const seen = await recordLockContended(sql, sub, workerId);
-      if (seen.outcome === "lock_contended") return { outcome: "lock_contended", runId: seen.run?.id ?? null };
+      if (seen.outcome === "lock_contended") return seen;
       return notClaimed<T>(seen, sub);
     }
     try {

@@ -120,7 +120,7 @@ export async function resolveConflict(q: Queryable, sub: Submission, lease: Leas
 }
 
 export type LockContendedResolution =
-  | { outcome: "lock_contended"; run: Run | null }
+  | { outcome: "lock_contended"; runId: number | null }
   | { outcome: "replayed" | "payload_mismatch"; run: Run };
 
 /**
@@ -133,7 +133,7 @@ export type LockContendedResolution =
 export async function recordLockContended(q: Queryable, sub: Submission, workerId: string): Promise<LockContendedResolution> {
   const rows = await q<RawRow[]>`
     WITH target AS (
-      SELECT r.* FROM idem.task_runs r WHERE r.task_name = ${sub.task} AND r.idempotency_key = ${sub.key}
+      SELECT r.id, r.fingerprint, r.status FROM idem.task_runs r WHERE r.task_name = ${sub.task} AND r.idempotency_key = ${sub.key}
     ), seen AS (
       SELECT target.*, (CASE
         WHEN target.id IS NULL THEN 'lock_contended'
@@ -150,13 +150,13 @@ export async function recordLockContended(q: Queryable, sub: Submission, workerI
       UPDATE idem.task_runs SET duplicate_count = duplicate_count + 1, last_duplicate_at = now()
       WHERE id = (SELECT id FROM target)
     )
-    SELECT seen.seen_outcome::text AS outcome, seen.* FROM seen`;
+    SELECT seen.seen_outcome::text AS outcome, seen.id AS run_id, r.*
+    FROM seen LEFT JOIN idem.task_runs r ON r.id = seen.id AND seen.seen_outcome <> 'lock_contended'`;
   const row = rows[0];
-  if (!row || row.id == null) return { outcome: "lock_contended", run: null };
+  if (!row || row.outcome === "lock_contended") return { outcome: "lock_contended", runId: row?.run_id == null ? null : Number(row.run_id) };
+  // r is read in the statement's snapshot, before counted's update: add this duplicate to the count.
   const found = toRun(row);
-  const run = { ...found, duplicateCount: found.duplicateCount + 1 };
-  const outcome = row.outcome as LockContendedResolution["outcome"];
-  return outcome === "lock_contended" ? { outcome, run } : { outcome, run };
+  return { outcome: row.outcome as "replayed" | "payload_mismatch", run: { ...found, duplicateCount: found.duplicateCount + 1 } };
 }
 
 export interface HeldLease {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
@@ -8,6 +8,7 @@ import { resolveServers } from "@/lib/embedded/servers";
 import { migrateDatabase } from "@/lib/migrate";
 import { createUserIfMissing } from "@/lib/auth/users";
 import { createSql } from "@/lib/db";
+import { lockedBuildCommand } from "./build-lock";
 
 /**
  * `npm run demo | start | dev`: resolves the servers (the embedded default when DATABASE_URL /
@@ -47,11 +48,7 @@ async function ensureBuild() {
   const stale = !existsSync(buildId) || (await newestSourceMtime(sources)) > statSync(buildId).mtimeMs;
   if (!stale) return;
   log("building the console (first run, or sources changed) ...");
-  // Under the lock the e2e setup and the fault suite's console build and serve .next with
-  // (tests/faults/console.ts): two builds at once in one checkout corrupt it. Without flock(1), unlocked.
-  const locked = spawnSync("flock", ["--version"], { stdio: "ignore" }).error === undefined;
-  if (locked) await run("flock", ["/tmp/idem-e2e.lock", "npx", "next", "build"], childProcessEnv());
-  else await run("npx", ["next", "build"], childProcessEnv());
+  await run(...lockedBuildCommand(), childProcessEnv());
 }
 
 // Every child runs in its own process group, and shutdown signals the whole group. `npx` runs its

@@ -10,6 +10,7 @@ import { cloneDatabase, databaseUrlFor, dropDatabase, prepareTemplateDatabase } 
 import { startConsole } from "./console-process";
 import { E2E_ACCOUNTS, STATE_FILE, storageStatePath, type E2EState } from "./state";
 import playwrightConfig from "../../playwright.config";
+import { lockedBuildCommand } from "../../scripts/build-lock";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -46,11 +47,7 @@ export default async function globalSetup() {
     databaseUrl: env.DATABASE_URL,
     pathVariable: searchPath,
   });
-  // Under the lock the fault suite's console builds and serves .next with (tests/faults/console.ts), so
-  // it never serves a build this one is replacing. Without flock(1), unlocked.
-  const locked = spawnSync("flock", ["--version"], { stdio: "ignore" }).error === undefined;
-  const buildCommand = ["npx", "next", "build"];
-  const [command = "npx", ...args] = locked ? ["flock", "/tmp/idem-e2e.lock", ...buildCommand] : buildCommand;
+  const [command, args] = lockedBuildCommand();
   const build = spawnSync(command, args, { cwd: root, env: childProcessEnv(), stdio: "inherit" });
   if (build.status !== 0) throw new Error("next build failed");
 

@@ -9,6 +9,7 @@ import getPort, { portNumbers } from "get-port";
 import type postgres from "postgres";
 import { createApiToken } from "@/lib/auth/tokens";
 import { childProcessEnv } from "@/lib/env";
+import { E2E_LOCK_FILE } from "@/scripts/build-lock";
 import playwrightConfig from "@/playwright.config";
 import { addUserWithCli } from "@/tests/helpers/user-add";
 import { waitFor } from "@/tests/helpers/wait";
@@ -19,10 +20,8 @@ import { waitFor } from "@/tests/helpers/wait";
  * and time) against the runs list, the run detail and the JSON API while the suite's workers write.
  *
  * `.next` is shared with other users of this checkout, whose e2e runs rebuild it: the build and the
- * server run under `flock /tmp/idem-e2e.lock`, the lock every `next build` here is serialized with.
+ * server run under `flock E2E_LOCK_FILE` (scripts/build-lock.ts), the lock every `next build` here is serialized with.
  */
-
-export const E2E_LOCK_FILE = "/tmp/idem-e2e.lock";
 
 export interface HeldLock {
   release(): Promise<void>;

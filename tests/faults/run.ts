@@ -37,6 +37,7 @@ import {
   type LoadResult,
   type LoadTarget,
 } from "./console";
+import { E2E_LOCK_FILE } from "@/scripts/build-lock";
 import { EFFECTS_SCHEMA_SQL, connectPostgres, describeError, isTransient, submit } from "./effects";
 import { findStuckRunsAndStaleLocks, suiteLockConfig } from "./inspect";
 import { Plan, chaosWeights, drawSchedule, type Action, type ChaosEvent, type Kind } from "./plan";
@@ -938,7 +939,7 @@ async function prepareConsole(): Promise<LoadedConsole | string> {
     lock = await acquireBuildLock(waitS);
     // flock ran and its wait ran out: someone else's e2e run is using .next.
     if (lock === null) {
-      const busy = `the build lock (/tmp/idem-e2e.lock) was not free within ${waitS} s`;
+      const busy = `the build lock (${E2E_LOCK_FILE}) was not free within ${waitS} s`;
       if (options.short) return busy;
       throw new Error(busy);
     }

@@ -1,6 +1,6 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { checkActionRequest } from "@/lib/auth/action-request";
-import { requestTransport } from "@/lib/auth/transport";
+import { transportOf } from "@/lib/auth/transport";
 import { postgresReachable } from "@/lib/db";
 import { env } from "@/lib/env";
 import { pageParamsFor } from "@/lib/params";
@@ -50,12 +50,7 @@ export async function proxy(request: NextRequest) {
   response.headers.set("cross-origin-opener-policy", "same-origin");
   // Over https (as IDEM_PUBLIC_URL or a trusted proxy says; serve.ts drops a client's own claim), browsers
   // should never try plain http again, where the session cookie would not be sent anyway.
-  const transport = requestTransport({
-    publicUrl: env.IDEM_PUBLIC_URL,
-    forwardedProto: request.headers.get("x-forwarded-proto"),
-    forwardedHost: request.headers.get("x-forwarded-host"),
-    host: request.headers.get("host"),
-  });
+  const transport = transportOf(request.headers, env.IDEM_PUBLIC_URL);
   if (transport.https) response.headers.set("strict-transport-security", "max-age=31536000");
   return response;
 }

@@ -5,7 +5,7 @@ import { cache } from "react";
 import { getSql } from "@/lib/db";
 import { env } from "@/lib/env";
 import { hasRole, type Role } from "./roles";
-import { isLoopbackHost, requestTransport } from "./transport";
+import { transportOf } from "./transport";
 import { createSession, deleteSession, findSession, type Session } from "./sessions";
 import type { User } from "./users";
 
@@ -54,16 +54,9 @@ export interface RequestMeta {
   baseUrl: string | null;
 }
 
-export { isLoopbackHost };
-
 export async function requestMeta(): Promise<RequestMeta> {
   const h = await headers();
-  const transport = requestTransport({
-    publicUrl: env.IDEM_PUBLIC_URL,
-    forwardedProto: h.get("x-forwarded-proto"),
-    forwardedHost: h.get("x-forwarded-host"),
-    host: h.get("host"),
-  });
+  const transport = transportOf(h, env.IDEM_PUBLIC_URL);
   return {
     // scripts/serve.ts sets X-Forwarded-For from the socket (or trusted proxies). `next dev` has no such
     // server in front, so a client's own header would pick its address: there, all share one.

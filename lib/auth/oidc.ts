@@ -1,7 +1,7 @@
 import "server-only";
 import * as client from "openid-client";
 import { z } from "zod";
-import { isLoopbackHost } from "@/lib/auth/current";
+import { isLoopbackHost } from "./transport";
 import { env } from "@/lib/env";
 
 /**

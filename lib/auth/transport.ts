@@ -54,3 +54,13 @@ export function requestTransport(input: { publicUrl?: string; forwardedProto: st
 export function plainHttpMessage(host: string | null): string {
   return `This console was opened over plain http${host ? ` at ${host}` : ""}. Browsers keep the sign-in cookie only over https (or on localhost), so signing in here cannot work. Open it over https (behind a proxy that terminates TLS, set IDEM_PUBLIC_URL or IDEM_TRUSTED_PROXIES), or at http://localhost on the console's own machine.`;
 }
+
+/** requestTransport from a request's headers (the caller passes IDEM_PUBLIC_URL: this file stays free of env). */
+export function transportOf(headers: Pick<Headers, "get">, publicUrl: string | undefined): Transport {
+  return requestTransport({
+    publicUrl,
+    forwardedProto: headers.get("x-forwarded-proto"),
+    forwardedHost: headers.get("x-forwarded-host"),
+    host: headers.get("host"),
+  });
+}

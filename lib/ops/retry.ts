@@ -49,7 +49,6 @@ export type RetryRefusal =
   | "retry_in_flight"
   | "operation_succeeded"
   | "operation_in_flight"
-  | "key_too_long"
   | "payload_not_editable";
 
 export type RetryResult =
@@ -105,6 +104,7 @@ const KEY_SEARCH = 1000;
  * The retry key for n, as SQL over `root_key`: `<root key>#retry-<n>`, or, when that would not fit in
  * KEY_MAX_BYTES, the root key's first 100 characters (at most 400 bytes), a sha256 of the whole root
  * key and the suffix, so a long root key can still be retried and its retries stay recognisable.
+ * Either way the key fits: the hashed one is at most 400 + 1 + 64 + 7 + 10 (n is an int) = 482 bytes.
  */
 function retryKeySql(sql: postgres.Sql, rootKey: postgres.PendingQuery<postgres.Row[]>, n: postgres.PendingQuery<postgres.Row[]>) {
   return sql`CASE WHEN octet_length(${rootKey}) + octet_length('#retry-' || ${n}) <= ${KEY_MAX_BYTES}::int
@@ -192,7 +192,6 @@ export async function retryRun(sql: postgres.Sql, request: RetryRequest): Promis
                WHEN checks.op_succeeded IS NOT NULL THEN 'operation_succeeded'
                WHEN checks.op_in_flight IS NOT NULL THEN 'operation_in_flight'
                WHEN checks.retries <> ${seen.retries}::int THEN 'lineage_changed'
-               WHEN octet_length(d.child_key) > ${KEY_MAX_BYTES}::int THEN 'key_too_long'
              END AS why
       FROM derived d
       LEFT JOIN idem.task_runs existing ON existing.task_name = d.task_name AND existing.idempotency_key = d.child_key
@@ -345,8 +344,6 @@ function explain(runId: number, why: RetryRefusal, row: Row, seen: RetrySeen, ch
       const other = num(row.op_in_flight);
       return refusal(runId, why, `Refused: the same operation (same payload fingerprint) is already pending or running in this lineage, as run #${other}.`, other, childKey);
     }
-    case "key_too_long":
-      return refusal(runId, why, `Refused: the derived key would be longer than ${KEY_MAX_BYTES} bytes.`, null, childKey);
     case "not_found":
       return refusal(runId, why, `Run #${runId} does not exist.`, null, null);
     case "payload_not_editable":

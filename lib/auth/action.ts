@@ -74,10 +74,8 @@ export function defineAction<S extends z.ZodType>(config: ActionConfig<S>) {
     const parsed = config.schema.safeParse(raw);
     // Text Postgres cannot store, in any field or in JSON a field carries, is refused like any invalid field.
     const unstorable = parsed.success ? (findUnstorableText(raw) ?? findUnstorableText(parsed.data)) : null;
-    if ((!parsed.success || unstorable) && !hasRole(user.role, config.role)) {
-      return { ok: false, error: `Your role (${user.role}) cannot do this; it needs ${config.role}.` };
-    }
     if (!parsed.success || unstorable) {
+      if (!hasRole(user.role, config.role)) return { ok: false, error: `Your role (${user.role}) cannot do this; it needs ${config.role}.` };
       const refused = parsed.success ? { field: unstorable!.path, message: `${unstorable!.path}: ${unstorable!.message}` } : firstIssue(parsed.error, "input");
       const target = config.rawTarget?.(raw);
       // Audited under `<request id>/invalid`, so the same dialog's corrected submission is not answered with this refusal.

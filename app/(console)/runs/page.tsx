@@ -98,9 +98,10 @@ async function RunsResults({ params }: { params: RunsListParams }) {
       <EmptyState title="No runs yet.">Runs appear here as soon as a worker claims its first key with the SDK (ledger.runOnce or claimRun).</EmptyState>
     );
   }
+  const failedIds = page.runs.filter((run) => run.status === "failed").map((run) => run.id);
   return (
     <>
-      {page.runs.some((run) => run.status === "failed") && <BulkRetry runIds={page.runs.filter((run) => run.status === "failed").map((run) => run.id)} />}
+      {failedIds.length > 0 && <BulkRetry runIds={failedIds} />}
       <div className="rounded-lg border border-zinc-200 bg-white shadow-xs">
         <RunsTable runs={page.runs} sort={params.sort} now={now} taskHref={(task) => hrefWith("/runs", { ...runsSearch(params, { cursor: null }), task })} />
         <KeysetPagination

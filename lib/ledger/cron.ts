@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ValidationError } from "@/lib/errors";
 import type { Json } from "./json";
 import type { Ledger, RunContext, RunOnceResult } from "./ledger";
-import { leaseMsSchema, parseOrThrow, taskNameSchema } from "./spec";
+import { assertFunction, leaseMsSchema, parseOrThrow, taskNameSchema } from "./spec";
 
 const everyMsSchema = z
   .number({ error: "must be a number of milliseconds" })
@@ -10,16 +10,20 @@ const everyMsSchema = z
   .min(1, "must be at least 1 ms")
   .max(366 * 24 * 3600 * 1000, "must be at most 366 days");
 
+function assertValidDate(value: unknown, field: string): asserts value is Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new ValidationError(field, "must be a valid Date");
+}
+
 /** The start of the slot that `at` falls in, for a schedule that fires every `everyMs`. */
 export function cronSlot(everyMs: number, at: Date = new Date()): Date {
   parseOrThrow(everyMsSchema, everyMs, "everyMs");
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new ValidationError("at", "must be a valid Date");
+  assertValidDate(at, "at");
   return new Date(Math.floor(at.getTime() / everyMs) * everyMs);
 }
 
 /** The key of a cron slot: the task name is already the other half of the unique key. */
 export function cronKey(slot: Date): string {
-  if (!(slot instanceof Date) || Number.isNaN(slot.getTime())) throw new ValidationError("slot", "must be a valid Date");
+  assertValidDate(slot, "slot");
   return slot.toISOString();
 }
 
@@ -56,7 +60,7 @@ export function startCron<T>(
   parseOrThrow(everyMsSchema, schedule.everyMs, "everyMs");
   parseOrThrow(taskNameSchema, schedule.task, "task");
   if (schedule.leaseMs !== undefined) parseOrThrow(leaseMsSchema, schedule.leaseMs, "leaseMs");
-  if (typeof fn !== "function") throw new ValidationError("fn", "must be a function");
+  assertFunction(fn);
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const inFlight = new Set<Promise<unknown>>();

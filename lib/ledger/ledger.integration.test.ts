@@ -735,6 +735,7 @@ describe("bad input", () => {
     ["everyMs", () => cronSlot(1.5)],
     ["at", () => cronSlot(1000, new Date("nonsense"))],
     ["slot", () => cronKey(new Date(Number.NaN))],
+    ["slot", () => cronKey("2026-01-01" as unknown as Date)],
   ])("cron helpers refuse a bad %s with a ValidationError", (field, call) => {
     let error: unknown = null;
     try {
@@ -761,6 +762,13 @@ describe("bad input", () => {
     }
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).field).toBe(field);
+  });
+
+  it("startCron and runOnce refuse a fn that is not a function, naming fn", async () => {
+    const { sql } = db();
+    const notFn = "nope" as unknown as () => number;
+    expect(() => startCron(createLedger({ sql }), { task: "tick", everyMs: 1000 }, notFn)).toThrow(new ValidationError("fn", "must be a function"));
+    await expect(createLedger({ sql }).runOnce({ task: "t", key: "k", payload: 1 }, notFn)).rejects.toThrow(new ValidationError("fn", "must be a function"));
   });
 
   it("rejects a circular payload", async () => {

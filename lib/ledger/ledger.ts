@@ -21,8 +21,7 @@ import {
 } from "./protocol";
 import type { Run } from "./rows";
 import type { RunStatus } from "./schema";
-import { ValidationError } from "@/lib/errors";
-import { LEASE_MAX_MS, labelSchema, leaseMsSchema, leaseTokenSchema, parseOrThrow, pendingLimitSchema, taskListSchema, parseSubmission, type Submission, type SubmissionInput } from "./spec";
+import { LEASE_MAX_MS, assertFunction, labelSchema, leaseMsSchema, leaseTokenSchema, parseOrThrow, pendingLimitSchema, taskListSchema, parseSubmission, type Submission, type SubmissionInput } from "./spec";
 import { startWorker, type Worker, type WorkerOptions } from "./worker";
 
 export interface Logger {
@@ -158,11 +157,6 @@ export function guardTransaction(tx: postgres.TransactionSql, isOpen: () => bool
       };
     },
   });
-}
-
-/** Checked before anything is claimed: a claim whose fn cannot run would record a failure and spend the key. */
-function assertFunction(fn: unknown, field = "fn"): void {
-  if (typeof fn !== "function") throw new ValidationError(field, "must be a function");
 }
 
 // A heartbeat already found the lease taken over (and recorded it): completing would only be refused.

@@ -71,6 +71,11 @@ export type Submission = Omit<z.output<typeof submissionSchema>, "payload"> & {
   fingerprint: string;
 };
 
+/** Checked before anything is claimed: a claim whose fn cannot run would record a failure and spend the key. */
+export function assertFunction(fn: unknown, field = "fn"): void {
+  if (typeof fn !== "function") throw new ValidationError(field, "must be a function");
+}
+
 /** Throws a ValidationError naming the first field that is wrong. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, fieldPrefix = ""): z.output<S> {
   const parsed = schema.safeParse(input);

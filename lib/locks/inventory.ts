@@ -145,6 +145,8 @@ interface RawKeyState {
   pttlMs: number;
   idleSeconds: number | null;
   value: Buffer | null;
+  /** The key is plain text (UTF-8 without U+0000): `key` is that text. */
+  keyIsText: boolean;
   /** Date.now() once the reply was in: no earlier than Redis read the PTTL (see RELEASE_SEEN_LUA). */
   seenAtMs: number;
 }
@@ -210,9 +212,11 @@ function parseReads(keys: Buffer[], replies: Array<[Error | null, unknown]>): Ra
     const [valueError, value] = at(3);
     if (typeError) throw typeError;
     if (pttlError) throw pttlError;
+    const { text, shown } = showBytes(keyRaw);
     return {
-      key: displayBytes(keyRaw),
+      key: shown,
       keyRaw,
+      keyIsText: shown === text,
       type: String(type),
       pttlMs: Number(pttl),
       idleSeconds: idleError || idle === null ? null : Number(idle),
@@ -361,17 +365,28 @@ async function loadTaskP99s(sql: postgres.Sql, tasks: string[]): Promise<{ p99s:
 
 /** Bytes as the screen and the audit log show them: the text when it is UTF-8, else escaped byte by byte (\xNN). */
 export function displayBytes(value: Buffer | string): string {
-  if (typeof value === "string") return value;
-  const bytes = value;
-  // U+0000 cannot be stored in Postgres text or jsonb (the audit log): escaped like binary.
-  const text = utf8OrNull(bytes);
-  return text !== null && !text.includes("\u0000") ? text : [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
+  return typeof value === "string" ? value : showBytes(value).shown;
 }
+
+/** The bytes decoded once: their text (utf8OrNull) and how they are shown (displayBytes). */
+function showBytes(bytes: Buffer): { text: string | null; shown: string } {
+  const text = utf8OrNull(bytes);
+  // U+0000 cannot be stored in Postgres text or jsonb (the audit log): escaped like binary.
+  const shown =
+    text !== null && !text.includes("\u0000") ? text : [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
+  return { text, shown };
+}
+
+/**
+ * One decoder for every call: a non-streaming decode() starts afresh each time (even after a fatal
+ * error), so it keeps nothing from one call to the next.
+ */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Exactly the bytes' text, or null when they are not UTF-8. ignoreBOM: a leading U+FEFF is part of the value. */
 export function utf8OrNull(bytes: Buffer): string | null {
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    return strictUtf8.decode(bytes);
   } catch {
     return null;
   }
@@ -398,7 +413,8 @@ function decodeValue(state: RawKeyState): Pick<LockEntry, "value" | "raw" | "pre
     };
   }
   // Binary values are released too: the form and the API carry the exact bytes (base64).
-  return { value: utf8OrNull(bytes), raw: bytes, preview: displayBytes(bytes), valueBytes: bytes.length, notReleasable: null };
+  const { text, shown } = showBytes(bytes);
+  return { value: text, raw: bytes, preview: shown, valueBytes: bytes.length, notReleasable: null };
 }
 
 /** Reads done: map to runs (one query), task p99s (cached), classify. Keys that vanished meanwhile are dropped. */
@@ -416,7 +432,7 @@ async function describeStates(
 ): Promise<{ entries: LockEntry[]; queries: number }> {
   const present = states.filter((s) => s.type !== "none" && s.pttlMs !== -2);
   // Keys that are not plain text (binary, U+0000) map to no run: templates and task names are text.
-  const mapped = present.map((state) => ({ state, mapping: utf8OrNull(state.keyRaw) === state.key ? mapLockKey(config, state.key) : null }));
+  const mapped = present.map((state) => ({ state, mapping: state.keyIsText ? mapLockKey(config, state.key) : null }));
   const mappings = mapped.flatMap((m) => (m.mapping ? [m.mapping] : []));
   const runs = await findRuns(sql, mappings);
   let queries = mappings.length ? 1 : 0;

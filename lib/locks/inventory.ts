@@ -194,6 +194,11 @@ async function readWithoutTouching(node: Redis): Promise<boolean> {
   }
 }
 
+/** CLIENT NO-TOUCH on every node at once; false when any of them does not support it. */
+async function noTouchOn(nodes: Redis[]): Promise<boolean> {
+  return (await Promise.all(nodes.map(readWithoutTouching))).every(Boolean);
+}
+
 function queueReads(pipeline: ChainableCommander, key: Buffer) {
   // IDLETIME first: of these four, only GETRANGE counts as an access.
   pipeline.object("IDLETIME", key);
@@ -519,10 +524,9 @@ export async function walkLocks(
     idleCountsConsoleReads: false,
     durationMs: 0,
   };
-  for (const node of nodes) {
-    if (!(await readWithoutTouching(node))) stats.idleCountsConsoleReads = true;
-    stats.keyspaceKeys += await node.dbsize();
-  }
+  const [idleTrusted, sizes] = await Promise.all([noTouchOn(nodes), Promise.all(nodes.map((node) => node.dbsize()))]);
+  stats.idleCountsConsoleReads = !idleTrusted;
+  stats.keyspaceKeys = sizes.reduce((sum, size) => sum + size, 0);
 
   // SCAN may return a key twice (while the table rehashes), and patterns may overlap.
   const seen = new Set<string>();
@@ -642,8 +646,7 @@ export async function inspectLocks(
   const wanted = [...byId.values()].filter((raw) => isInventoried(config, raw));
   const out = new Map<string, LockEntry | null>(wanted.map((raw) => [displayBytes(raw), null]));
   if (!wanted.length) return out;
-  let idleTrusted = true;
-  for (const node of await masters(redis)) if (!(await readWithoutTouching(node))) idleTrusted = false;
+  const idleTrusted = await noTouchOn(await masters(redis));
   const { entries } = await describeStates(sql, config, await readKeys(redis, wanted), idleTrusted);
   for (const entry of entries) out.set(entry.key, entry);
   return out;

@@ -240,7 +240,7 @@ async function timed<T>(onCall: WalkOptions["onRedisCall"], command: RedisCallTi
   return result;
 }
 
-async function readOnNode(node: Redis, keys: Buffer[], onCall?: WalkOptions["onRedisCall"], pipelineKeys = keys.length): Promise<{ states: RawKeyState[]; pipelines: number }> {
+async function readOnNode(node: Redis, keys: Buffer[], onCall: WalkOptions["onRedisCall"], pipelineKeys: number): Promise<{ states: RawKeyState[]; pipelines: number }> {
   const states: RawKeyState[] = [];
   let pipelines = 0;
   for (let i = 0; i < keys.length; i += pipelineKeys) {

@@ -8,8 +8,8 @@ import { displayBytes, inspectLocks, type LockEntry } from "./inventory";
 import { typableKey } from "./view";
 
 /**
- * The console's release: compare-and-delete (lib/locks releaseLock, the same Lua script the SDK uses)
- * with the exact value the operator saw, and the TTL they saw (RELEASE_SEEN_LUA), so a lock set again
+ * The console's release: compare-and-delete (RELEASE_SEEN_LUA: the SDK's release, which compares the value,
+ * plus a check of the TTL) with the exact value the operator saw and the TTL they saw, so a lock set again
  * with the same shared value ("processing") since the page loaded is not deleted. Before that, the server reads the lock again and classifies it
  * the way the screen did, so a lock that became `held` since the page loaded is not released without
  * the key typed back and a reason. If the value is no longer the one seen, nothing is deleted and the
@@ -56,7 +56,7 @@ export const TTL_TOLERANCE_MS = 250;
 
 export type LeaseExpiry =
   | { expired: true; runId: number; fencingToken: number }
-  | { expired: false; runId: number | null; why: string };
+  | { expired: false; runId: number; why: string };
 
 export type ReleaseOutcome =
   | { result: "released"; lock: LockEntry; lease: LeaseExpiry | null }
@@ -204,22 +204,20 @@ async function compareAndDelete(
   }
   let lease: LeaseExpiry | null = null;
   if (request.expireLease) {
-    const run = current.run;
-    if (!run) lease = { expired: false, runId: null, why: "no run maps to this lock" };
-    else {
-      // precheckLeaseExpiry made sure the token is this lock's value; the CAS is on that, not on the run's token now.
-      const expired = await expireLeaseByOperator(sql, {
-        runId: run.id,
-        leaseTokenSeen: request.leaseTokenSeen!,
-        actor: operator.actor,
-        lockKey: request.key,
-        reason: request.reason,
-        requestId: operator.requestId,
-      });
-      lease = expired
-        ? { expired: true, ...expired }
-        : { expired: false, runId: run.id, why: "the run is no longer running under the lease you saw (it finished or was claimed again)" };
-    }
+    // precheckLeaseExpiry refused the request unless a run maps to this lock and the token sent is the
+    // lock's value; the CAS is on that token, not on the run's token now.
+    const run = current.run!;
+    const expired = await expireLeaseByOperator(sql, {
+      runId: run.id,
+      leaseTokenSeen: request.leaseTokenSeen!,
+      actor: operator.actor,
+      lockKey: request.key,
+      reason: request.reason,
+      requestId: operator.requestId,
+    });
+    lease = expired
+      ? { expired: true, ...expired }
+      : { expired: false, runId: run.id, why: "the run is no longer running under the lease you saw (it finished or was claimed again)" };
   }
   return { result: "released", lock: current, lease };
 }

@@ -7,8 +7,8 @@ import type { Redis } from "ioredis";
 import type postgres from "postgres";
 import { startRedisServer } from "@/lib/embedded/redis";
 import { lockClasses, type LockClass } from "@/lib/locks/classify";
-import { buildLockConfig, type LockConfig } from "@/lib/locks/config";
-import { listLocks, walkLocks, type RedisCallTiming } from "@/lib/locks/inventory";
+import { buildLockConfig, DEFAULT_MAX_KEYS, type LockConfig } from "@/lib/locks/config";
+import { DEFAULT_MAX_SCAN_CALLS, DEFAULT_PIPELINE_KEYS, DEFAULT_TIME_BUDGET_MS, listLocks, walkLocks, type RedisCallTiming } from "@/lib/locks/inventory";
 import { lockKeyFor } from "@/lib/locks/locks";
 import { migrateDatabase } from "@/lib/migrate";
 import { createRedis } from "@/lib/redis";
@@ -30,8 +30,6 @@ import type { ResultTable, Suite, SuiteContext, SuiteReport } from "./harness/ty
  */
 
 const TARGET_MS = 10;
-/** The inventory's own pipeline size (lib/locks/inventory.ts DEFAULT_PIPELINE_KEYS). */
-const PIPELINE_KEYS = 50;
 const COMMANDS = ["scan", "object|idletime", "type", "pttl", "getrange"];
 const SDK_PREFIX = "idem:lock:";
 const TASKS = ["send_email", "charge_invoice", "transcode_file", "daily_report", "webhook_deliver"] as const;
@@ -313,7 +311,7 @@ export const scanSuite: Suite = {
       await new Promise((resolve) => setTimeout(resolve, 3000));
       const baseline = await idle.stop();
 
-      const walkOptions = { scanCount: 500, batchSize: 250, pipelineKeys: PIPELINE_KEYS, maxKeys: 2 * mix.total };
+      const walkOptions = { scanCount: 500, batchSize: 250, pipelineKeys: DEFAULT_PIPELINE_KEYS, maxKeys: 2 * mix.total };
       const walks: WalkResult[] = [];
       {
         const label = `all ${thousands(mix.total)} keys, redis-server at ${normal}`;
@@ -358,7 +356,7 @@ export const scanSuite: Suite = {
         columns: ["walk", "keys examined", "SCAN calls", "pipelines", "SQL queries", "seconds", "keys/s"],
         numeric: [1, 2, 3, 4, 5, 6],
         rows: [
-          [`page view (listLocks as the screen calls it: cap ${thousands(page.maxKeys)} keys, ${thousands(page.maxScanCalls)} SCAN calls, 3 s)`, thousands(page.examined), thousands(page.scanCalls), thousands(page.pipelines), thousands(page.sqlQueries), (pageMs / 1000).toFixed(2), thousands(page.examined / (pageMs / 1000))],
+          [`page view (listLocks as the screen calls it: cap ${thousands(page.maxKeys)} keys, ${thousands(page.maxScanCalls)} SCAN calls, ${DEFAULT_TIME_BUDGET_MS / 1000} s)`, thousands(page.examined), thousands(page.scanCalls), thousands(page.pipelines), thousands(page.sqlQueries), (pageMs / 1000).toFixed(2), thousands(page.examined / (pageMs / 1000))],
           ...walks.map((w) => [w.label, thousands(w.examined), thousands(w.scanCalls), thousands(w.pipelines), thousands(w.sqlQueries), w.seconds.toFixed(1), thousands(w.examined / w.seconds)]),
         ],
       };
@@ -369,7 +367,7 @@ export const scanSuite: Suite = {
         rows: walks.flatMap((w) =>
           (["SCAN", "PIPELINE"] as const).map((command, i) => [
             i === 0 ? w.label : "",
-            command === "SCAN" ? "SCAN ... MATCH ... COUNT 500" : `pipeline of 4 × ≤${PIPELINE_KEYS} commands`,
+            command === "SCAN" ? "SCAN ... MATCH ... COUNT 500" : `pipeline of 4 × ≤${DEFAULT_PIPELINE_KEYS} commands`,
             thousands(w.client[command].length),
             ms(w.client[command], 0.5),
             ms(w.client[command], 0.99),
@@ -432,7 +430,7 @@ export const scanSuite: Suite = {
           `(max ${formatMs(percentile(roundTrips(isolated), 1))} ms); slowest command inside Redis ${us(serverMaxUs(isolated))}. ` +
           "What the two walks differ by is this shared 2-core machine preempting Redis (and the walker) mid-call, not the inventory's work; the walker's own " +
           "round trips also include its event loop finishing the previous batch.",
-        `Pipelines are ${PIPELINE_KEYS} keys (${PIPELINE_KEYS * 4} commands) so each round trip stays short: p99 ${ms(deployed.client.PIPELINE, 0.99)} ms at normal priority. ` +
+        `Pipelines are ${DEFAULT_PIPELINE_KEYS} keys (${DEFAULT_PIPELINE_KEYS * 4} commands) so each round trip stays short: p99 ${ms(deployed.client.PIPELINE, 0.99)} ms at normal priority. ` +
           `SCAN COUNT 500: p99 ${us(deployed.server.get("scan")?.p99)} per call inside Redis.`,
         `Where a walk's time goes: ${redisSeconds(deployed).toFixed(0)} s of the ${deployed.seconds.toFixed(0)} s were Redis round trips; the rest is one SQL query per 250 keys and Node's work (classification).`,
         `Classes found in the full walk: ${lockClasses.map((c) => `${c} ${thousands(deployed.counts[c])}`).join(", ")} ` +
@@ -452,7 +450,7 @@ export const scanSuite: Suite = {
           `A fresh ledger database (migrated with lib/migrate.ts) holding ${thousands(mix.runs)} runs for the first SDK keys, so each batch's ` +
             "SQL query (runs by (task, key) and by id) finds real rows, and task p99s are computed from them.",
           "Each walk is `walkLocks` from lib/locks/inventory.ts with its per-view limits lifted: per pattern (`idem:lock:*`, `lock:*`, `task:*`, cursors taking turns) " +
-            `SCAN MATCH COUNT 500; per ${PIPELINE_KEYS} keys one pipeline of OBJECT IDLETIME, TYPE, PTTL, GETRANGE 0 1024 per key (no MULTI); per 250 keys one SQL query and the classification. ` +
+            `SCAN MATCH COUNT 500; per ${DEFAULT_PIPELINE_KEYS} keys one pipeline of OBJECT IDLETIME, TYPE, PTTL, GETRANGE 0 1024 per key (no MULTI); per 250 keys one SQL query and the classification. ` +
             "walkLocks' `onRedisCall` hook times every Redis round trip with `performance.now()`; CONFIG RESETSTAT and SLOWLOG RESET before each walk.",
           `**The verdict is every command's time inside Redis** (INFO latencystats p100: the slowest single call, which is what would block Redis's other clients), ` +
             `in the first walk, which runs redis-server at ${normal} as a deployed Redis runs; a miss is written here and makes \`npm run bench -- scan\` exit non-zero. ` +
@@ -462,7 +460,7 @@ export const scanSuite: Suite = {
           "A separate Node process PINGs about once per millisecond throughout each walk, to show what other clients of Redis experience; " +
             "the baseline row is the same probe for 3 s with nothing else running against this Redis.",
           `Then the private server is flushed and loaded with ${thousands(bigTotal)} \`cache:<n>\` keys (not locks) and ${thousands(bigLocks)} \`lock:order:<n>\` locks, ` +
-            "and `listLocks` runs as the screen calls it (its limits: 10,000 matching keys, 500 SCAN calls, 3 s) and with no limits.",
+            `and \`listLocks\` runs as the screen calls it (its limits: ${thousands(DEFAULT_MAX_KEYS)} matching keys, ${thousands(DEFAULT_MAX_SCAN_CALLS)} SCAN calls, ${DEFAULT_TIME_BUDGET_MS / 1000} s) and with no limits.`,
           "The page view row is `listLocks` exactly as the Locks screen calls it.",
         ],
         tables: [walkTable, clientTable, serverTable, probeTable, bigTable],

@@ -30,7 +30,7 @@ const DEFAULT_SCAN_COUNT = 500;
 /** Keys per SQL query (and classification batch). */
 const DEFAULT_BATCH_SIZE = 250;
 /** Keys per Redis pipeline (4 commands each): small, so each round trip stays short. */
-const DEFAULT_PIPELINE_KEYS = 50;
+export const DEFAULT_PIPELINE_KEYS = 50;
 /**
  * What one page view may cost Redis at most, whatever the keyspace holds. maxKeys caps the keys that
  * MATCH; in a big Redis with few locks, SCAN visits the whole keyspace per pattern returning almost

@@ -134,7 +134,7 @@ export function LocksTable({
         </thead>
         <tbody>
           {rows.map((row) => (
-            <Tr key={row.key} data-lock-key={row.key} data-lock-key-base64={row.keyBase64}>
+            <Tr key={row.key} data-lock-key-base64={row.keyBase64}>
               {canRelease && (
                 <Td className="w-8">
                   {selectable(row) ? (

@@ -1,6 +1,4 @@
 import { spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { childProcessEnv, env, searchPath } from "@/lib/env";
 import { resolveServers } from "@/lib/embedded/servers";
@@ -16,12 +14,11 @@ const root = path.resolve(import.meta.dirname, "..");
 const log = (message: string) => console.log(`\n[idem test] ${message}`);
 
 const servers = await resolveServers({
-  dataDir: await mkdtemp(path.join(tmpdir(), "idem-test-")),
+  scratchPrefix: "idem-test-",
   databaseUrl: env.DATABASE_URL,
   redisUrl: env.REDIS_URL,
   redisBinary: env.IDEM_REDIS_SERVER_BIN,
   pathVariable: searchPath,
-  temporary: true,
   log,
 });
 

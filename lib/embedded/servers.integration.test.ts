@@ -25,6 +25,25 @@ describe("the embedded default", () => {
     }
   });
 
+  it("with scratchPrefix, keeps the data in a new temporary directory that stop() removes (none when nothing is embedded)", async () => {
+    const prefix = `idem-servers-scratch-${process.pid}-`;
+    const scratchDirs = async () => (await readdir(tmpdir())).filter((name) => name.startsWith(prefix));
+    const configured = await resolveServers({ scratchPrefix: prefix, databaseUrl: inject("databaseUrl"), redisUrl: inject("redisUrl") });
+    expect(await scratchDirs()).toEqual([]);
+    await configured.stop();
+
+    const servers = await resolveServers({ scratchPrefix: prefix, databaseUrl: inject("databaseUrl") });
+    try {
+      expect(servers.redis).not.toBeNull();
+      const [scratch] = await scratchDirs();
+      expect(scratch).toBeDefined();
+      expect(await readdir(path.join(tmpdir(), scratch!))).toEqual(["redis"]);
+    } finally {
+      await servers.stop();
+    }
+    expect(await scratchDirs()).toEqual([]);
+  });
+
   it("without REDIS_URL and without a redis-server binary, says how to get one", async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), "idem-servers-noredis-"));
     try {

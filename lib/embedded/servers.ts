@@ -1,4 +1,5 @@
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./postgres";
 import { startRedisServer, type RedisServerHandle } from "./redis";
@@ -16,8 +17,14 @@ export interface Servers {
  * Postgres from npm with its data under `<dataDir>/pg` (a restart keeps the history) and a
  * redis-server child on a free port.
  */
-export async function resolveServers(options: {
-  dataDir: string;
+export async function resolveServers(options: (
+  | { dataDir: string; scratchPrefix?: never }
+  /**
+   * A test run's: when an embedded server is needed, its data go to a new directory under the
+   * system temporary directory named with this prefix, which stop() removes (runs do not pile up in /tmp).
+   */
+  | { scratchPrefix: string; dataDir?: never }
+) & {
   databaseUrl?: string;
   redisUrl?: string;
   /** false: the caller needs Postgres only (migrations). */
@@ -26,25 +33,33 @@ export async function resolveServers(options: {
   pathVariable?: string;
   /** Take over servers a killed launcher left running on this data directory (and stop them at the end). */
   adopt?: boolean;
-  /** The data directory is scratch (a test run's): stop() removes it, so runs do not pile up in /tmp. */
-  temporary?: boolean;
   log?: (message: string) => void;
 }): Promise<Servers> {
   const log = options.log ?? (() => undefined);
-  const pg = options.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: path.join(options.dataDir, "pg"), adopt: options.adopt });
-  if (pg) log(`embedded Postgres on 127.0.0.1:${pg.port} (data in ${pg.dataDir})`);
+  const embeddedRedis = !options.redisUrl && options.withRedis !== false;
+  const scratch = options.scratchPrefix !== undefined && (!options.databaseUrl || embeddedRedis)
+    ? await mkdtemp(path.join(tmpdir(), options.scratchPrefix))
+    : null;
+  const dataDir = scratch ?? options.dataDir ?? "";
+  const removeScratch = async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  };
+  let pg: EmbeddedPostgresHandle | null = null;
   let redis: RedisServerHandle | null = null;
   try {
-    redis = options.redisUrl || options.withRedis === false
-      ? null
-      : await startRedisServer({
-          dir: path.join(options.dataDir, "redis"),
+    pg = options.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: path.join(dataDir, "pg"), adopt: options.adopt });
+    if (pg) log(`embedded Postgres on 127.0.0.1:${pg.port} (data in ${pg.dataDir})`);
+    redis = embeddedRedis
+      ? await startRedisServer({
+          dir: path.join(dataDir, "redis"),
           binary: options.redisBinary,
           pathVariable: options.pathVariable,
           adopt: options.adopt,
-        });
+        })
+      : null;
   } catch (error) {
     await pg?.stop();
+    await removeScratch();
     throw error;
   }
   if (redis) log(`redis-server child on 127.0.0.1:${redis.port}`);
@@ -55,7 +70,7 @@ export async function resolveServers(options: {
     redis,
     async stop() {
       await Promise.allSettled([redis?.stop(), pg?.stop()]);
-      if (options.temporary) await rm(options.dataDir, { recursive: true, force: true });
+      await removeScratch();
     },
   };
 }

@@ -1,7 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { chromium } from "@playwright/test";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { childProcessEnv, env, searchPath } from "@/lib/env";
 import { resolveServers } from "@/lib/embedded/servers";
@@ -42,8 +41,7 @@ export default async function globalSetup() {
   // Postgres: the configured server (each run gets its own database). Redis: always a private
   // redis-server child, because the demo writes fixed lock keys that parallel runs must not share.
   const servers = await resolveServers({
-    dataDir: mkdtempSync(path.join(tmpdir(), "idem-e2e-")),
-    temporary: true,
+    scratchPrefix: "idem-e2e-",
     databaseUrl: env.DATABASE_URL,
     pathVariable: searchPath,
   });

@@ -1,6 +1,3 @@
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { env, searchPath } from "@/lib/env";
 import { resolveServers, type Servers } from "@/lib/embedded/servers";
@@ -23,10 +20,8 @@ let template: string | null = null;
  * template (see tests/helpers/db.ts).
  */
 export async function setup(project: TestProject) {
-  const configured = Boolean(env.DATABASE_URL && env.REDIS_URL);
   servers = await resolveServers({
-    dataDir: configured ? env.IDEM_DATA_DIR : await mkdtemp(path.join(tmpdir(), "idem-vitest-")),
-    temporary: !configured,
+    scratchPrefix: "idem-vitest-",
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     redisBinary: env.IDEM_REDIS_SERVER_BIN,

@@ -18,7 +18,7 @@ export class LocksPage {
 
   /**
    * Found by the key's bytes in base64: an HTML parser turns a CR LF in a server-rendered attribute
-   * into LF, so a key with line breaks cannot be matched by its text in data-lock-key.
+   * into LF, so a key with line breaks cannot be matched by its text in an attribute.
    */
   row(key: string): Locator {
     return this.page.locator(`tr[data-lock-key-base64="${Buffer.from(key, "utf8").toString("base64")}"]`);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { abandonSchema, cancelSchema, retrySchema } from "@/lib/ops/run-operations";
-import { releaseLockSchema } from "@/lib/locks/operations";
+import { releaseLockSchema, textLockRef } from "@/lib/locks/operations";
 import { lockClasses } from "@/lib/locks/classify";
 import { MAX_VALUE_BYTES } from "@/lib/locks/inventory";
 import { runStatus } from "@/lib/ledger/schema";
@@ -100,14 +100,9 @@ export const lockReleaseBody = z
     if (ctx.issues.length > 0) return z.NEVER;
     // The operation's own schema turns the lock seen into exact bytes (as the console's form does): one
     // set of rules, reported under this body's field names.
+    const fromText = textLockRef({ key: body.key ?? "", value: body.value ?? "", class: body.class, pttlMs: body.pttlMs, seenAt: body.seenAt });
     const parsed = releaseLockSchema.safeParse({
-      lock: {
-        key: body.keyBase64 ?? Buffer.from(body.key ?? "", "utf8").toString("base64"),
-        value: body.valueBase64 ?? Buffer.from(body.value ?? "", "utf8").toString("base64"),
-        class: body.class,
-        pttlMs: body.pttlMs,
-        seenAt: body.seenAt,
-      },
+      lock: { ...fromText, key: body.keyBase64 ?? fromText.key, value: body.valueBase64 ?? fromText.value },
       reason: body.reason ?? undefined,
       confirmKey: body.confirmKey,
       expireLease: body.expireLease ? "on" : undefined,

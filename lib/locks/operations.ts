@@ -84,7 +84,7 @@ export const releaseLocksSchema = z.object({
   reason,
 });
 
-/** A lock reference from plain text key and value (tests, and API callers that send text). */
+/** A lock reference from plain text key and value (tests, and lib/api/schemas.ts for API callers that send text). */
 export function textLockRef(input: { key: string; value: string; class: string; pttlMs?: number; seenAt?: number }) {
   return {
     key: Buffer.from(input.key, "utf8").toString("base64"),

@@ -170,7 +170,7 @@ const responses = {
       obj(["view"], { view: { enum: ["keys", "sources"] } }),
     ],
   },
-  locks: obj(["locks", "counts", "examined", "capped", "maxKeys", "patterns"], {
+  locks: obj(["locks", "counts", "examined", "capped", "stoppedBy", "unfinishedPatterns", "keyspaceKeys", "scanCalls", "maxKeys", "patterns"], {
     locks: {
       type: "array",
       items: obj(["key", "keyBase64", "value", "valueBase64", "class", "pttlMs", "seenAt"], {
@@ -185,7 +185,11 @@ const responses = {
     },
     counts: { type: "object", additionalProperties: { type: "integer" } },
     examined: { type: "integer" },
-    capped: { type: "boolean" },
+    capped: { type: "boolean", description: "Stopped before every pattern was walked to its end: the list is partial (see `stoppedBy`)" },
+    stoppedBy: { type: ["string", "null"], enum: ["keys", "scan_calls", "time", null], description: "The bound that stopped the walk (null: it finished)" },
+    unfinishedPatterns: { type: "array", items: { type: "string" }, description: "Patterns whose SCAN did not reach its end on every node" },
+    keyspaceKeys: { type: "integer", description: "DBSIZE summed over the masters: how many keys SCAN walks per pattern" },
+    scanCalls: { type: "integer", description: "SCAN calls this listing made" },
     maxKeys: { type: "integer" },
     patterns: { type: "array", items: { type: "string" } },
   }),

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type StdioOptions } from "node:child_process";
 import path from "node:path";
 import { childProcessEnv, env, searchPath } from "@/lib/env";
 import { resolveServers } from "@/lib/embedded/servers";
@@ -24,30 +24,25 @@ const servers = await resolveServers({
 
 const childEnv = childProcessEnv({ DATABASE_URL: servers.databaseUrl, REDIS_URL: servers.redisUrl, NODE_ENV: "test" });
 
-function step(name: string, command: string, args: string[]): Promise<boolean> {
-  log(`${name}: ${command} ${args.join(" ")}`);
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, env: childEnv, stdio: "inherit" });
-    child.on("exit", (code) => resolve(code === 0));
-  });
-}
-
 /**
- * A step that must fail in a particular way: exit code 1 (violations found, not 2, the suite itself
- * failing) with a violation line matching `expected`. Its output is shown as it comes.
+ * Runs a step; it passes on exit code 0. With `mustReport` the step must fail in a particular way
+ * instead: exit code 1 (violations found, not 2, the suite itself failing) with a violation line
+ * matching it. Its output is shown as it comes.
  */
-function stepMustFind(name: string, command: string, args: string[], expected: RegExp): Promise<boolean> {
-  log(`${name} (must report violations): ${command} ${args.join(" ")}`);
+function step(name: string, command: string, args: string[], mustReport?: RegExp): Promise<boolean> {
+  log(`${name}${mustReport ? " (must report violations)" : ""}: ${command} ${args.join(" ")}`);
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: root, env: childEnv, stdio: ["ignore", "pipe", "inherit"] });
+    const stdio: StdioOptions = mustReport ? ["ignore", "pipe", "inherit"] : "inherit";
+    const child = spawn(command, args, { cwd: root, env: childEnv, stdio });
     let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
       process.stdout.write(chunk);
       output += chunk.toString();
     });
     child.on("exit", (code) => {
-      const found = code === 1 && expected.test(output);
-      if (!found) log(`${name}: expected exit code 1 and a violation matching ${expected}, got exit code ${code}`);
+      if (!mustReport) return resolve(code === 0);
+      const found = code === 1 && mustReport.test(output);
+      if (!found) log(`${name}: expected exit code 1 and a violation matching ${mustReport}, got exit code ${code}`);
       resolve(found);
     });
   });
@@ -79,7 +74,7 @@ for (const [name, command, args] of steps) {
   if (!(await step(name, command, args))) failed.push(name);
 }
 for (const [name, args, expected] of mustFind) {
-  if (!(await stepMustFind(name, "npx", args, expected))) failed.push(name);
+  if (!(await step(name, "npx", args, expected))) failed.push(name);
 }
 await servers.stop();
 if (failed.length) {

@@ -180,7 +180,10 @@ async function crashChild(config: ChildConfig, after: Promise<unknown>): Promise
   }
 }
 
-/** A lock lost with a Redis restart, put back with the run's own lease token (NX: never over another value). */
+/**
+ * Sets a lock the way the SDK does, only if absent (NX: never over another value): a lock lost with a
+ * Redis restart put back with the run's own lease token, or the orphan's token no run holds.
+ */
 async function restoreLock(redis: RedisClient, lockKey: string, token: string, ttlMs: number | null): Promise<boolean> {
   const reply = ttlMs === null ? await redis.set(lockKey, token, "NX") : await redis.set(lockKey, token, "PX", ttlMs, "NX");
   return reply === "OK";
@@ -270,7 +273,7 @@ async function ensureOrphanScenario(options: ScenarioOptions, spec: ScenarioSpec
     scenario.runId = run.id;
     scenario.runStatus = run.status;
     scenario.action = "resolved";
-  } else if ((await options.redis.set(lockKey, randomUUID(), "PX", LOCK_TTL_MS, "NX")) === "OK") {
+  } else if (await restoreLock(options.redis, lockKey, randomUUID(), LOCK_TTL_MS)) {
     scenario.action = "created";
   }
   scenario.lockPresent = (await options.redis.exists(lockKey)) === 1;

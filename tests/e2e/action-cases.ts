@@ -500,23 +500,37 @@ export const actionsTestedApart: Record<string, string> = {
   "login/actions.ts#signOut": "authorization spec (Origin checks) and sessions spec (ends the session)",
 };
 
-/** Every export of every actions.ts under app/, as `<file under app/>#<export>`. */
-export function actionExportsOnDisk(): string[] {
+/** Every file named `name` under app/, as its path there with "/" separators ("(console)/runs/actions.ts"), sorted. */
+export function appFilesNamed(name: string): string[] {
   const found: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name === "actions.ts") {
-        const file = path.relative(appRoot, full).split(path.sep).join("/");
-        for (const match of readFileSync(full, "utf8").matchAll(/^export\s+(?:const|let|async\s+function|function)\s+(\w+)/gm)) found.push(`${file}#${match[1]}`);
-        for (const match of readFileSync(full, "utf8").matchAll(/^export\s*\{([^}]*)\}/gm)) {
-          for (const name of match[1]!.split(",")) found.push(`${file}#${name.trim().split(/\s+as\s+/).pop()}`);
-        }
-      }
+      else if (entry.name === name) found.push(path.relative(appRoot, full).split(path.sep).join("/"));
     }
   };
   walk(appRoot);
+  return found.sort();
+}
+
+/** Every page.tsx or route.ts under app/, as a route ("/runs/[id]"), route groups and private (`_`) folders left out. */
+export function routesOnDisk(file: "page.tsx" | "route.ts"): string[] {
+  return appFilesNamed(file)
+    .map((found) => `/${found.split("/").slice(0, -1).filter((s) => !/^\(.*\)$/.test(s) && !s.startsWith("_")).join("/")}`)
+    .sort();
+}
+
+/** Every export of every actions.ts under app/, as `<file under app/>#<export>`. */
+export function actionExportsOnDisk(): string[] {
+  const found: string[] = [];
+  for (const file of appFilesNamed("actions.ts")) {
+    const source = readFileSync(path.join(appRoot, file), "utf8");
+    for (const match of source.matchAll(/^export\s+(?:const|let|async\s+function|function)\s+(\w+)/gm)) found.push(`${file}#${match[1]}`);
+    for (const match of source.matchAll(/^export\s*\{([^}]*)\}/gm)) {
+      for (const name of match[1]!.split(",")) found.push(`${file}#${name.trim().split(/\s+as\s+/).pop()}`);
+    }
+  }
   return found.sort();
 }
 

@@ -1,11 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { ACTION_BODY_MAX_BYTES } from "@/lib/auth/action-request";
-import { readdirSync } from "node:fs";
-import path from "node:path";
 import type { APIRequestContext, APIResponse } from "@playwright/test";
 import postgres from "postgres";
 import { createRedis } from "@/lib/redis";
-import { actionCases, actionExportsOnDisk, actionsTestedApart, captureCase, captureSignIn, captureSignOut, issueTokens, serverActionSource, type Seeds } from "./action-cases";
+import { actionCases, actionExportsOnDisk, actionsTestedApart, captureCase, captureSignIn, captureSignOut, issueTokens, routesOnDisk, serverActionSource, type Seeds } from "./action-cases";
 import { clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type Who } from "./action-replay";
 import { expect, state, test } from "./fixtures";
 import { e2eLedger, uniqueTask } from "./ops-seed";
@@ -223,24 +221,6 @@ test("every route handler answers each session and token as it must, with the AP
     SELECT status::text, (SELECT count(*)::int FROM idem.task_runs c WHERE c.retry_of = r.id) AS children FROM idem.task_runs r WHERE id = ${runId}`;
   expect(run).toEqual({ status: "succeeded", children: 0 });
 });
-
-/** Every page.tsx and route.ts under app/, as a route ("/runs/[id]"), route groups left out. */
-function routesOnDisk(file: "page.tsx" | "route.ts"): string[] {
-  const root = path.resolve(import.meta.dirname, "../../app");
-  const found: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name === file) {
-        const segments = path.relative(root, dir).split(path.sep).filter((s) => s && !/^\(.*\)$/.test(s) && !s.startsWith("_"));
-        found.push(`/${segments.join("/")}`);
-      }
-    }
-  };
-  walk(root);
-  return found.sort();
-}
 
 test("the tables above list every page and route handler in app/", () => {
   expect(routesOnDisk("page.tsx")).toEqual([...new Set(pages.map((p) => p.route))].sort());

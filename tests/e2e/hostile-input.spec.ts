@@ -1,12 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { readdirSync } from "node:fs";
-import path from "node:path";
 import type { APIResponse, Page } from "@playwright/test";
 import postgres from "postgres";
 import { hashPassword } from "@/lib/auth/password";
 import { createLedger, PayloadMismatchError } from "@/lib/ledger";
 import { createRedis } from "@/lib/redis";
-import { actionCases, captureCase, captureSignIn, captureSignOut, issueTokens, type Seeds } from "./action-cases";
+import { actionCases, captureCase, captureSignIn, captureSignOut, issueTokens, routesOnDisk, type Seeds } from "./action-cases";
 import { clientFor, clientsForAll, multipartBody, postChunked, refusal, replayAction, withFields, type ReplayResult } from "./action-replay";
 import { attachScreenshot, expect, state, test } from "./fixtures";
 import { E2E_ACCOUNTS } from "./state";
@@ -579,25 +577,13 @@ test("the sign-in page and single sign-on routes: hostile next=, sso=, code= and
 });
 
 test("the lists in this file cover every route handler, API query parameter and page on disk", async () => {
-  const appRoot = path.resolve(import.meta.dirname, "../../app");
-  const onDisk = (file: string) => {
-    const found: string[] = [];
-    const walk = (dir: string) => {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        if (entry.isDirectory()) walk(path.join(dir, entry.name));
-        else if (entry.name === file) found.push(`/${path.relative(appRoot, dir).split(path.sep).filter((s) => s && !/^\(.*\)$/.test(s)).join("/")}`);
-      }
-    };
-    walk(appRoot);
-    return found.sort();
-  };
   // Route handlers: the read list, the id and write tests, the sign-in/SSO test and the unknown-path check.
   const covered = [
     ...readEndpoints.map((e) => e.path),
     ...["/api/v1/runs/[id]", "/api/v1/runs/[id]/retry", "/api/v1/runs/[id]/cancel", "/api/v1/runs/[id]/abandon", "/api/v1/locks/release"],
     ...["/api/auth/oidc/start", "/api/auth/oidc/callback", "/api/[...rest]"],
   ];
-  expect(onDisk("route.ts")).toEqual([...new Set(covered)].sort());
+  expect(routesOnDisk("route.ts")).toEqual([...new Set(covered)].sort());
   // Each API read's parameters are the ones its route validates (the OpenAPI document is generated from them).
   const doc = (await (await clients.anonymous.get("/api/v1/openapi.json")).json()) as { paths: Record<string, { get?: { parameters?: Array<{ name: string; in: string }> } }> };
   for (const endpoint of readEndpoints.filter((e) => e.path.startsWith("/api/v1/") && e.path !== "/api/v1/openapi.json")) {
@@ -605,7 +591,7 @@ test("the lists in this file cover every route handler, API query parameter and 
     expect(endpoint.params.filter((p) => p !== "unknown"), endpoint.path).toEqual(documented);
   }
   // Pages: the parameter list, the run detail (ids above) and the sign-in page (just above).
-  expect(onDisk("page.tsx")).toEqual([...new Set([...pageParams.map((p) => p.path), "/runs/[id]", "/login"])].sort());
+  expect(routesOnDisk("page.tsx")).toEqual([...new Set([...pageParams.map((p) => p.path), "/runs/[id]", "/login"])].sort());
 });
 
 // ---------------------------------------------------------------------------------------------------

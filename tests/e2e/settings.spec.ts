@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import postgres from "postgres";
 import { attachScreenshot, expect, signedInAs, state, test } from "./fixtures";
+import { LoginPage } from "./pages/login.page";
 import { TokensSettingsPage, UsersSettingsPage } from "./pages/settings.page";
 
 const sql = postgres(state.databaseUrl, { max: 2, onnotice: () => undefined });
@@ -21,10 +22,9 @@ test.describe("as an admin", () => {
 
     const bob = await browser.newContext({ storageState: { cookies: [], origins: [] } });
     const bobPage = await bob.newPage();
-    await bobPage.goto("/login");
-    await bobPage.getByLabel("Username").fill(name);
-    await bobPage.getByLabel("Password").fill(password);
-    await bobPage.getByRole("button", { name: "Sign in" }).click();
+    const bobLogin = new LoginPage(bobPage);
+    await bobLogin.goto();
+    await bobLogin.signIn(name, password);
     await expect(bobPage.getByRole("heading", { level: 1 })).toHaveText("Overview");
 
     await users.setAccess(name, "disabled");
@@ -35,10 +35,8 @@ test.describe("as an admin", () => {
     // Bob's next click lands on the sign-in page, and his password no longer opens the console.
     await bobPage.goto("/runs");
     await bobPage.waitForURL(/\/login\?next=%2Fruns$/);
-    await bobPage.getByLabel("Username").fill(name);
-    await bobPage.getByLabel("Password").fill(password);
-    await bobPage.getByRole("button", { name: "Sign in" }).click();
-    await expect(bobPage.locator("form").getByRole("alert")).toHaveText("Wrong username or password.");
+    await bobLogin.signIn(name, password);
+    await expect(bobLogin.error()).toHaveText("Wrong username or password.");
     await bob.close();
   });
 
@@ -54,10 +52,9 @@ test.describe("as an admin", () => {
 
     const fresh = await browser.newContext({ storageState: { cookies: [], origins: [] } });
     const other = await fresh.newPage();
-    await other.goto("/login");
-    await other.getByLabel("Username").fill(name);
-    await other.getByLabel("Password").fill(password ?? "");
-    await other.getByRole("button", { name: "Sign in" }).click();
+    const otherLogin = new LoginPage(other);
+    await otherLogin.goto();
+    await otherLogin.signIn(name, password ?? "");
     await expect(other.getByRole("heading", { level: 1 })).toHaveText("Overview");
     await fresh.close();
   });

@@ -229,7 +229,6 @@ const counts = {
   postgresRestarts: 0,
   postgresCrashes: 0,
   planted: 0,
-  skipped: 0,
   finalKills: 0,
   crashedDeliveries: 0,
   transientRetries: 0,
@@ -368,21 +367,13 @@ function onWorkerMessage(slot: Slot, child: ChildProcess, raw: unknown) {
       return;
     case "want": {
       const probe = working() ? probes.get(slot.index) : undefined;
-      if (probe) {
-        // The probe's takeover is the orchestrator's to make: no visibility-timeout copy of it.
-        probes.delete(slot.index);
-        slot.inflight.set(probe.id, { sub: probe, sentAt: Date.now(), redeliveries: 3 });
-        if (!sendTo(child, { type: "work", slot: message.slot, submission: probe })) {
-          slot.inflight.delete(probe.id);
-          probes.set(slot.index, probe);
-        }
-        return;
-      }
-      const sub = working() ? plan.next(slot.index) : null;
+      if (probe) probes.delete(slot.index);
+      const sub = probe ?? (working() ? plan.next(slot.index) : null);
       if (sub) slot.inflight.set(sub.id, { sub, sentAt: Date.now(), redeliveries: 0 });
       if (!sendTo(child, { type: "work", slot: message.slot, submission: sub }) && sub) {
         slot.inflight.delete(sub.id);
-        plan.requeue(sub);
+        if (sub.probe) probes.set(slot.index, sub);
+        else plan.requeue(sub);
       }
       return;
     }
@@ -447,7 +438,8 @@ function spawnWorker(slot: Slot) {
     child.once("close", (code, signal) => {
       if (slot.child === child) {
         counts.crashedDeliveries += slot.inflight.size;
-        if (working()) for (const entry of slot.inflight.values()) if (entry.redeliveries === 0) plan.redeliver(entry.sub);
+        // The probe's takeover is the orchestrator's to make: no copy of it, here or on a visibility timeout.
+        if (working()) for (const entry of slot.inflight.values()) if (entry.redeliveries === 0 && !entry.sub.probe) plan.redeliver(entry.sub);
         slot.inflight.clear();
         slot.child = null;
         slot.ready = false;
@@ -473,11 +465,14 @@ function spawnWorker(slot: Slot) {
   child.on("error", (error) => verbose(`worker ${slot.workerId}: ${describeError(error)}`));
 }
 
+type LiveSlot = Slot & { child: ChildProcess };
+const canKill = (slot: Slot): slot is LiveSlot => slot.child !== null && !slot.killing;
+const canPause = (slot: Slot): slot is LiveSlot => canKill(slot) && slot.ready && !slot.paused;
+
 async function killWorker(slot: Slot, respawnAfterMs: number | null) {
-  const child = slot.child;
-  if (!child || slot.killing) return false;
+  if (!canKill(slot)) return false;
   slot.killing = true;
-  child.kill("SIGKILL");
+  slot.child.kill("SIGKILL");
   await slot.exited;
   if (respawnAfterMs !== null) {
     await delay(respawnAfterMs);
@@ -487,8 +482,8 @@ async function killWorker(slot: Slot, respawnAfterMs: number | null) {
 }
 
 function pauseWorker(slot: Slot, forMs: number): boolean {
+  if (!canPause(slot)) return false;
   const child = slot.child;
-  if (!child || slot.paused || slot.killing || !slot.ready) return false;
   child.kill("SIGSTOP");
   slot.paused = true;
   slot.resumeTimer = setTimeout(() => {
@@ -674,9 +669,6 @@ async function targetSlot(event: ChaosEvent, eligible: (slot: Slot) => boolean):
   return pick() ?? waitFor(pickWhileChaos, { timeoutMs: 5000, everyMs: 25, what: "a worker able to take the fault" }).catch(() => null);
 }
 
-const canKill = (slot: Slot) => slot.child !== null && !slot.killing;
-const canPause = (slot: Slot) => slot.child !== null && slot.ready && !slot.paused && !slot.killing;
-
 /**
  * One of a worker's connections dies under it, the server staying up: a network blip, a proxy's
  * timeout, an operator's pg_terminate_backend. Prefers one inside a transaction, and the drawn worker,
@@ -714,7 +706,6 @@ async function fire(event: ChaosEvent): Promise<void> {
   let done = false;
   let reason = "no worker could take it";
   if (options.sabotage === "no-faults") {
-    counts.skipped++;
     skippedFaults.push(`${event.action} at ${(event.atMs / 1000).toFixed(1)} s (--sabotage no-faults)`);
     return;
   }
@@ -766,7 +757,6 @@ async function fire(event: ChaosEvent): Promise<void> {
       break;
   }
   if (!done) {
-    counts.skipped++;
     skippedFaults.push(`${event.action} at ${(event.atMs / 1000).toFixed(1)} s (${stillChaos() ? reason : "its turn came after the chaos ended"})`);
   }
 }
@@ -1206,7 +1196,7 @@ try {
     for (const slot of slots) {
       for (const entry of slot.inflight.values()) {
         const due = entry.sentAt + (entry.redeliveries + 1) * (entry.sub.leaseMs + REDELIVERY_MARGIN_MS);
-        if (entry.redeliveries < 3 && now > due) {
+        if (!entry.sub.probe && entry.redeliveries < 3 && now > due) {
           entry.redeliveries++;
           plan.redeliver(entry.sub);
         }
@@ -1311,13 +1301,12 @@ try {
   // Debris that outlives the crash (Redis restarts wiped most locks planted earlier): a long-lived lock
   // on a finished key, one on a key no worker has seen, which only an operator's release frees, one
   // without a TTL on a finished key, and (holdLiveLease) one whose run another attempt holds.
-  const plantedBefore = counts.planted;
+  const plantedDuringChaos = counts.planted;
   for (const variant of [0, 1, 2]) {
     const event: ChaosEvent = { atMs: 0, action: "plant_stale_lock", target: randomInt(rngChaos, 0, 1_000_000), durationMs: 0, variant };
     if (await plantStaleLock(event)) counts.planted++;
   }
   const liveHold = await holdLiveLease();
-  const finalPlanted = counts.planted - plantedBefore;
   await waitFor(
     async () =>
       Number(
@@ -1478,7 +1467,7 @@ try {
     ["Redis pauses", counts.redisPauses, minimum.pause_redis],
     ["fast Postgres restarts", counts.postgresRestarts, minimum.restart_postgres],
     ["Postgres crashes (SIGQUIT)", counts.postgresCrashes, minimum.crash_postgres],
-    ["stale locks planted during the chaos", counts.planted - finalPlanted, minimum.plant_stale_lock],
+    ["stale locks planted during the chaos", plantedDuringChaos, minimum.plant_stale_lock],
     ["worker connections dropped", counts.droppedConnections, minimum.drop_connection],
     ["takeovers of expired leases", final.takeovers, 1],
     ["stale writes refused by the fencing check", final.staleWritesRejectedByFencing, 1],

@@ -121,16 +121,25 @@ function retryKeySql(sql: postgres.Sql, rootKey: postgres.PendingQuery<postgres.
  * every later retry of the lineage.
  */
 function freeChildKey(sql: postgres.Sql, seenRetries: number) {
-  const n = sql`n`;
+  const n = sql`step.n + 1`;
   const rootKey = sql`parent.root_key`;
+  // Walks n = 1, 2, ... counting the free keys, and stops at the (seenRetries + 1)-th or after
+  // seenRetries + KEY_SEARCH steps: a probe per n up to the answer, not KEY_SEARCH probes every time.
+  // The seed row's key is never used (it is not free); root_key gives the column the keys' collation.
   return sql`
-    SELECT candidate.key AS child_key
-    FROM generate_series(1, ${seenRetries}::int + ${KEY_SEARCH}::int) AS n
-    CROSS JOIN LATERAL (SELECT ${retryKeySql(sql, rootKey, n)} AS key) candidate
-    WHERE NOT EXISTS (
-      SELECT 1 FROM idem.task_runs other
-      WHERE other.task_name = parent.task_name AND other.idempotency_key = candidate.key AND other.root_run_id <> parent.root_run_id)
-    ORDER BY n OFFSET ${seenRetries}::int LIMIT 1`;
+    WITH RECURSIVE step(n, free_count, key, free) AS (
+      SELECT 0, 0, parent.root_key, false
+      UNION ALL
+      SELECT step.n + 1, step.free_count + candidate.free::int, candidate.key, candidate.free
+      FROM step CROSS JOIN LATERAL (
+        SELECT k.key, NOT EXISTS (
+          SELECT 1 FROM idem.task_runs other
+          WHERE other.task_name = parent.task_name AND other.idempotency_key = k.key AND other.root_run_id <> parent.root_run_id) AS free
+        FROM (SELECT ${retryKeySql(sql, rootKey, n)} AS key) k
+      ) candidate
+      WHERE step.free_count <= ${seenRetries}::int AND step.n < ${seenRetries}::int + ${KEY_SEARCH}::int
+    )
+    SELECT step.key AS child_key FROM step WHERE step.free AND step.free_count = ${seenRetries}::int + 1`;
 }
 
 /** The key a retry of the run would get now (the dialog shows it before confirming); null for an unknown run. */
